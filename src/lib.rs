@@ -1,0 +1,15 @@
+//! syncgate: the last gate between "rendered" and "applied" in GitOps.
+//!
+//! A stream of rendered Kubernetes manifests goes in; either the same stream comes out (images pinned to
+//! the digests that were verified), or a denial that names the rule, the resource and the fix.
+//!
+//! Newcomers are recommended to start with [`pipeline::check`], which reads like the data flow:
+//! [`manifest::parse`] → image sites → [`policy::evaluate`] → modes and exceptions → [`report::Report`].
+
+pub mod cli;
+pub mod image;
+pub mod manifest;
+pub mod pipeline;
+pub mod policy;
+pub mod report;
+pub mod testcase;

@@ -1,0 +1,2 @@
+//! Policies (stub).
+pub mod pss;

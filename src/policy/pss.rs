@@ -1,0 +1,1 @@
+//! Pod Security Standards checks (placeholder, being written).

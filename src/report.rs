@@ -1,0 +1,249 @@
+//! The outcome of a gate run: `Finding`s, the `Decision`, and the writers that render them (text, JSON,
+//! SARIF, JUnit). Owns presentation only; it never decides anything.
+
+mod json;
+mod junit;
+mod sarif;
+mod text;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use json::write_json;
+pub use junit::write_junit;
+pub use sarif::write_sarif;
+pub use text::write_text;
+
+/// What a rule concluded about one resource (or one container of it).
+///
+/// The vocabulary is closed: every finding carries exactly one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The rule was evaluated and the resource satisfies it.
+    Pass,
+    /// The rule was evaluated, the resource violates it, and the rule is enforced: this denies.
+    Fail,
+    /// The resource violates the rule but the rule runs in report mode (or an exception covers it): never denies.
+    Warn,
+    /// The rule does not apply to this resource (no pod template, not selected by `match`).
+    Skip,
+    /// The rule could not be evaluated (invalid image reference, undecidable input); denies under enforce.
+    Error,
+}
+
+impl Status {
+    /// Lower-case name as used in reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a failing rule blocks the sync (`enforce`) or is only reported (`report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A failure denies the whole stream.
+    #[default]
+    Enforce,
+    /// A failure is reported as `warn` and never denies.
+    Report,
+}
+
+impl Mode {
+    /// Lower-case name as used in policies and reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Report => "report",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verdict over the whole stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Nothing enforced failed or errored: the manifests may be applied.
+    Allow,
+    /// At least one finding has status `fail` or `error`.
+    Deny,
+}
+
+/// `apiVersion`, `kind`, `namespace` and `name` of the resource a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceId {
+    /// `apiVersion` as written (`apps/v1`).
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `kind` (`Deployment`).
+    pub kind: String,
+    /// `metadata.namespace`; `None` when the document sets none.
+    pub namespace: Option<String>,
+    /// `metadata.name` (or `generateName` followed by `*`).
+    pub name: String,
+}
+
+impl fmt::Display for ResourceId {
+    /// `Kind/namespace/name`, or `Kind/name` when there is no namespace.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where in the input a finding points.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourceLocation {
+    /// The file the document came from; `None` for stdin.
+    pub file: Option<String>,
+    /// Zero-based index of the document within its file (or stream).
+    pub document: usize,
+    /// One-based line of the offending field (or of the document start).
+    pub line: Option<u32>,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.file.as_deref().unwrap_or("<stdin>"))?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, " (document {})", self.document)
+    }
+}
+
+/// The exception that turned a failure into a warning.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct AppliedException {
+    /// `metadata.name` of the `PolicyException`.
+    pub name: String,
+    /// Its `reason`.
+    pub reason: String,
+    /// Its `expires`, RFC 3339.
+    pub expires: String,
+}
+
+/// One rule's verdict on one resource (or one container of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable rule id (`disallow-privileged`, or a PSA check name such as `runAsNonRoot`).
+    pub rule: String,
+    /// The verdict after mode and exceptions were applied.
+    pub status: Status,
+    /// The mode the rule ran in.
+    pub mode: Mode,
+    /// The resource.
+    pub resource: ResourceId,
+    /// Container name, when the finding is about one container.
+    pub container: Option<String>,
+    /// The image reference, when the finding is about one image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Field path from the document root (`spec.template.spec.containers[0].securityContext.privileged`).
+    pub path: Option<String>,
+    /// One sentence: what is wrong (or right), what was found, what is required.
+    pub message: String,
+    /// How to fix it, or how to request an exception.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The policy document the rule came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The exception that applied, if any.
+    pub exception: Option<AppliedException>,
+    /// Where in the input this points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+}
+
+/// What became of one `PolicyException` during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionState {
+    /// It covered at least one failing finding.
+    Applied,
+    /// Its `expires` is in the past: it no longer applies.
+    Expired,
+    /// It is valid but matched no failing finding: probably stale.
+    Unused,
+}
+
+/// One `PolicyException` and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExceptionUse {
+    /// `metadata.name` of the exception.
+    pub name: String,
+    /// What became of it.
+    pub state: ExceptionState,
+    /// Its `expires`, RFC 3339.
+    pub expires: String,
+    /// How many findings it covered (or would have covered, when expired).
+    pub matched: usize,
+}
+
+/// Counters over a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Resources in the stream.
+    pub resources: usize,
+    /// Distinct image references in the stream.
+    pub images: usize,
+    /// Findings with status `pass`.
+    pub pass: usize,
+    /// Findings with status `fail`.
+    pub fail: usize,
+    /// Findings with status `warn`.
+    pub warn: usize,
+    /// Findings with status `skip`.
+    pub skip: usize,
+    /// Findings with status `error`.
+    pub error: usize,
+}
+
+/// The whole outcome of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Allow or deny.
+    pub decision: Decision,
+    /// Every finding, sorted deterministically.
+    pub findings: Vec<Finding>,
+    /// What became of each `PolicyException`.
+    pub exceptions: Vec<ExceptionUse>,
+    /// Counters.
+    pub summary: Summary,
+}
+
+/// Static description of a rule, used for SARIF rule metadata and `--explain` style help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    /// Stable id.
+    pub id: &'static str,
+    /// One line: what the rule requires.
+    pub summary: &'static str,
+    /// A few sentences: why, and how to fix.
+    pub help: &'static str,
+}

@@ -1,0 +1,1 @@
+//! Policy test cases (stub).
