@@ -328,10 +328,14 @@ pub fn parse_str(text: &str, limits: &Limits) -> Result<Vec<Node>, ManifestError
         alias_limits: alias_limits(limits),
         with_snippet: false,
     };
-    serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|e| ManifestError::Syntax {
-        origin: "<input>".into(),
-        line: e.location().map_or(0, |l| l.line()),
-        message: e.to_string(),
+    serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|e| {
+        let message = e.to_string();
+        let message = if message.contains("budget breached") || message.contains("alias") {
+            format!("input exceeds a parser limit (YAML alias expansion is bounded to {} nodes, nesting to {} levels): {message}", limits.max_alias_events, limits.max_depth)
+        } else {
+            message
+        };
+        ManifestError::Syntax { origin: "<input>".into(), line: e.location().map_or(0, |l| l.line()), message }
     })
 }
 

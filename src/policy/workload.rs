@@ -164,5 +164,14 @@ fn typed_pod(resource: &Resource<'_>, id: &ResourceId, path: FieldPath, node: &N
             message: "the pod template has no spec".to_owned(),
         });
     };
+    if spec.containers.is_empty() {
+        let containers = path.key("spec").key("containers");
+        return Err(WorkloadError {
+            location: resource.location(&containers),
+            resource: id.clone(),
+            path: containers.to_string(),
+            message: "a pod needs at least one container".to_owned(),
+        });
+    }
     Ok(Some(Pod { template_path: path, metadata: template.metadata, spec }))
 }
