@@ -128,7 +128,6 @@ pub fn main() -> ExitCode {
 fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits { max_bytes: args.max_input_bytes, ..Limits::default() };
     let policies = policy::load(&args.policy, &limits).context("invalid policy")?;
-    let stream = manifest::load(&args.paths, &limits).context("invalid input")?;
     if !args.offline {
         let _ = writeln!(
             std::io::stderr(),
@@ -143,7 +142,9 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         },
         now: args.now.unwrap_or_else(jiff::Timestamp::now),
     };
-    let report = pipeline::check(&stream, &policies, &options).context("invalid input")?;
+    let mut checker = pipeline::Checker::new(&policies, &options);
+    manifest::visit(&args.paths, &limits, &mut |document| checker.document(&document)).context("invalid input")?;
+    let report = checker.finish();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.output {

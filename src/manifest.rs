@@ -234,9 +234,23 @@ pub struct ImageSite {
 }
 
 /// Reads every input: files, directories (recursively: `*.yaml`, `*.yml`, `*.json`, sorted, hidden
-/// entries skipped) and `-` for stdin.
+/// entries skipped) and `-` for stdin, into memory.
 pub fn load(inputs: &[PathBuf], limits: &Limits) -> Result<Stream, ManifestError> {
     let mut stream = Stream::default();
+    visit(inputs, limits, &mut |document| {
+        stream.documents.push(document);
+        Ok::<(), ManifestError>(())
+    })?;
+    Ok(stream)
+}
+
+/// Streams every input document by document into `each`, holding one input's text and one document's
+/// tree at a time. Inputs are found as in [`load`].
+pub fn visit<E: From<ManifestError>>(
+    inputs: &[PathBuf],
+    limits: &Limits,
+    each: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
     for input in inputs {
         if input.as_os_str() == "-" {
             let mut buf = Vec::new();
@@ -244,20 +258,46 @@ pub fn load(inputs: &[PathBuf], limits: &Limits) -> Result<Stream, ManifestError
                 .take(limits.max_bytes as u64 + 1)
                 .read_to_end(&mut buf)
                 .map_err(|source| ManifestError::Read { path: "<stdin>".into(), source })?;
-            stream.documents.extend(parse_bytes(&buf, None, limits)?);
+            visit_bytes(&buf, None, limits, each)?;
             continue;
         }
         for file in collect_files(input)? {
             let display = file.display().to_string();
             let meta = fs::metadata(&file).map_err(|source| ManifestError::Read { path: display.clone(), source })?;
             if usize::try_from(meta.len()).unwrap_or(usize::MAX) > limits.max_bytes {
-                return Err(ManifestError::TooLarge { origin: display, limit: limits.max_bytes });
+                return Err(ManifestError::TooLarge { origin: display, limit: limits.max_bytes }.into());
             }
             let bytes = fs::read(&file).map_err(|source| ManifestError::Read { path: display.clone(), source })?;
-            stream.documents.extend(parse_bytes(&bytes, Some(display), limits)?);
+            visit_bytes(&bytes, Some(display), limits, each)?;
         }
     }
-    Ok(stream)
+    Ok(())
+}
+
+/// Parses one input's bytes document by document into `each`, dropping empty documents.
+pub fn visit_bytes<E: From<ManifestError>>(
+    bytes: &[u8],
+    file: Option<String>,
+    limits: &Limits,
+    each: &mut dyn FnMut(Document) -> Result<(), E>,
+) -> Result<(), E> {
+    let origin = file.clone().unwrap_or_else(|| "<stdin>".to_owned());
+    if bytes.len() > limits.max_bytes {
+        return Err(ManifestError::TooLarge { origin, limit: limits.max_bytes }.into());
+    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ManifestError::NotUtf8 { origin: origin.clone(), offset: e.valid_up_to() })?;
+    let mut reader = std::io::Cursor::new(text.as_bytes());
+    let mut index = 0;
+    for node in serde_saphyr::read_with_options::<_, Node>(&mut reader, options(text.len(), limits)) {
+        let root = node.map_err(|e| syntax_error(&e, &origin, limits))?;
+        if root.is_null() {
+            continue;
+        }
+        each(Document { file: file.clone(), index, root })?;
+        index += 1;
+    }
+    Ok(())
 }
 
 fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
@@ -285,22 +325,41 @@ fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
 
 /// Parses one input (a file's bytes or stdin) into documents, dropping empty documents.
 pub fn parse_bytes(bytes: &[u8], file: Option<String>, limits: &Limits) -> Result<Vec<Document>, ManifestError> {
-    let origin = file.clone().unwrap_or_else(|| "<stdin>".to_owned());
-    if bytes.len() > limits.max_bytes {
-        return Err(ManifestError::TooLarge { origin, limit: limits.max_bytes });
-    }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ManifestError::NotUtf8 { origin: origin.clone(), offset: e.valid_up_to() })?;
-    let nodes = parse_str(text, limits).map_err(|e| match e {
-        ManifestError::Syntax { line, message, .. } => ManifestError::Syntax { origin: origin.clone(), line, message },
-        other => other,
+    let mut out = Vec::new();
+    visit_bytes(bytes, file, limits, &mut |d| {
+        out.push(d);
+        Ok::<(), ManifestError>(())
     })?;
-    Ok(nodes
-        .into_iter()
-        .filter(|n| !n.is_null())
-        .enumerate()
-        .map(|(index, root)| Document { file: file.clone(), index, root })
-        .collect())
+    Ok(out)
+}
+
+fn options(len: usize, limits: &Limits) -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            // Every event needs at least one input byte, except replayed aliases, bounded below.
+            max_reader_input_bytes: Some(limits.max_bytes),
+            max_events: len + 1024,
+            max_nodes: len + 1024,
+            max_documents: len / 4 + 16,
+            max_total_scalar_bytes: len.saturating_mul(2) + 1024,
+            max_depth: limits.max_depth,
+        },
+        alias_limits: alias_limits(limits),
+        with_snippet: false,
+    }
+}
+
+fn syntax_error(e: &serde_saphyr::Error, origin: &str, limits: &Limits) -> ManifestError {
+    let message = e.to_string();
+    let message = if message.contains("budget breached") || message.contains("alias") {
+        format!(
+            "input exceeds a parser limit (YAML alias expansion is bounded to {} nodes, nesting to {} levels): {message}",
+            limits.max_alias_events, limits.max_depth
+        )
+    } else {
+        message
+    };
+    ManifestError::Syntax { origin: origin.to_owned(), line: e.location().map_or(0, |l| l.line()), message }
 }
 
 fn alias_limits(limits: &Limits) -> serde_saphyr::options::AliasLimits {
@@ -313,30 +372,35 @@ fn alias_limits(limits: &Limits) -> serde_saphyr::options::AliasLimits {
 
 /// Parses YAML (or JSON, which is YAML) text into document trees, under `limits`.
 pub fn parse_str(text: &str, limits: &Limits) -> Result<Vec<Node>, ManifestError> {
-    if text.len() > limits.max_bytes {
-        return Err(ManifestError::TooLarge { origin: "<input>".into(), limit: limits.max_bytes });
+    parse_bytes(text.as_bytes(), None, limits).map(|docs| docs.into_iter().map(|d| d.root).collect())
+}
+
+impl Document {
+    /// Every Kubernetes object of this document (a `List`'s items in item order); `index` is the
+    /// document's position in the whole stream, used in each resource's [`Address`].
+    ///
+    /// Fails on a document that is not an object with `apiVersion`, `kind` and a name.
+    pub fn resources(&self, index: usize) -> Result<Vec<Resource<'_>>, ManifestError> {
+        let root = &self.root;
+        check_object(self, root, None)?;
+        let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List"))
+            && root.get("items").is_some();
+        if !is_list {
+            return Ok(vec![Resource { address: Address { document: index, item: None }, document: self, node: root }]);
+        }
+        let items = root.get("items").and_then(Node::as_seq).ok_or_else(|| ManifestError::NotAnObject {
+            location: location_of(self, &FieldPath::root().key("items")),
+            message: format!("`items` of a {} must be a sequence", kind_of(root)),
+        })?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                check_object(self, item, Some(i))?;
+                Ok(Resource { address: Address { document: index, item: Some(i) }, document: self, node: item })
+            })
+            .collect()
     }
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            // Every event needs at least one input byte, except replayed aliases, bounded below.
-            max_events: text.len() + 1024,
-            max_nodes: text.len() + 1024,
-            max_documents: text.len() / 4 + 16,
-            max_total_scalar_bytes: text.len().saturating_mul(2) + 1024,
-            max_depth: limits.max_depth,
-        },
-        alias_limits: alias_limits(limits),
-        with_snippet: false,
-    };
-    serde_saphyr::from_multiple_with_options::<Node>(text, options).map_err(|e| {
-        let message = e.to_string();
-        let message = if message.contains("budget breached") || message.contains("alias") {
-            format!("input exceeds a parser limit (YAML alias expansion is bounded to {} nodes, nesting to {} levels): {message}", limits.max_alias_events, limits.max_depth)
-        } else {
-            message
-        };
-        ManifestError::Syntax { origin: "<input>".into(), line: e.location().map_or(0, |l| l.line()), message }
-    })
 }
 
 impl Stream {
@@ -346,22 +410,7 @@ impl Stream {
     pub fn resources(&self) -> Result<Vec<Resource<'_>>, ManifestError> {
         let mut out = Vec::with_capacity(self.documents.len());
         for (d, document) in self.documents.iter().enumerate() {
-            let root = &document.root;
-            check_object(document, root, None)?;
-            let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List"))
-                && root.get("items").is_some();
-            if is_list {
-                let items = root.get("items").and_then(Node::as_seq).ok_or_else(|| ManifestError::NotAnObject {
-                    location: location_of(document, &FieldPath::root().key("items")),
-                    message: format!("`items` of a {} must be a sequence", kind_of(root)),
-                })?;
-                for (i, item) in items.iter().enumerate() {
-                    check_object(document, item, Some(i))?;
-                    out.push(Resource { address: Address { document: d, item: Some(i) }, document, node: item });
-                }
-            } else {
-                out.push(Resource { address: Address { document: d, item: None }, document, node: root });
-            }
+            out.extend(document.resources(d)?);
         }
         Ok(out)
     }

@@ -1,9 +1,15 @@
-//! The one function that wires the steps of a gate run, in data-flow order. No I/O of its own: it
-//! receives the parsed stream and the policy set, and returns the report.
+//! The gate run in data-flow order: document → resources → typed workloads → (registry resolution and
+//! signature verification, in later stages) → evaluate → modes and exceptions → report.
+//!
+//! No I/O of its own: the caller feeds documents (streamed from files, stdin or a rendered source) and
+//! takes the report. One document's tree is alive at a time, so memory follows the findings, not the
+//! input.
 
-use crate::manifest::{ManifestError, Stream};
-use crate::policy::{self, PolicySet, RunMode, Workload, WorkloadError};
-use crate::report::Report;
+use std::collections::HashSet;
+
+use crate::manifest::{Document, FieldPath, ManifestError, Stream};
+use crate::policy::{self, Decider, PolicySet, RunMode, Workload, WorkloadError};
+use crate::report::{Report, ReportBuilder};
 
 /// Run-wide settings of a check.
 #[derive(Debug, Clone)]
@@ -19,7 +25,7 @@ pub struct CheckOptions {
 /// Why a stream could not be checked (as opposed to a stream that was checked and denied).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// A document is not a Kubernetes object.
+    /// The input could not be parsed, or a document is not a Kubernetes object.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// A pod template does not match the Kubernetes schema.
@@ -27,25 +33,66 @@ pub enum PipelineError {
     Workload(#[from] WorkloadError),
 }
 
-/// Checks a stream: resources → typed workloads → evaluate → modes and exceptions → report.
-///
-/// Registry resolution and signature verification slot in between the workloads and evaluation; in
-/// this build images are evaluated as written (the `--offline` behaviour).
-pub fn check(stream: &Stream, policies: &PolicySet, options: &CheckOptions) -> Result<Report, PipelineError> {
-    let resources = stream.resources()?;
-    let resource_count = resources.len();
-    let workloads = resources
-        .into_iter()
-        .map(|r| Workload::new(r, &policies.kinds, &options.default_namespace))
-        .collect::<Result<Vec<_>, _>>()?;
-    let image_count = distinct_images(&workloads);
-    let verdicts = policy::evaluate(policies, &workloads);
-    Ok(policy::decide(verdicts, policies, options.run_mode, options.now, resource_count, image_count))
+/// A check in progress: feed it documents in stream order, then [`Checker::finish`].
+#[derive(Debug)]
+pub struct Checker<'p> {
+    policies: &'p PolicySet,
+    default_namespace: String,
+    decider: Decider<'p>,
+    report: ReportBuilder,
+    documents: usize,
+    resources: usize,
+    images: HashSet<String>,
 }
 
-fn distinct_images(workloads: &[Workload<'_>]) -> usize {
-    let mut all: Vec<&str> = workloads.iter().flat_map(|w| w.images.iter().map(|s| s.image.as_str())).collect();
-    all.sort_unstable();
-    all.dedup();
-    all.len()
+impl<'p> Checker<'p> {
+    /// A check of `policies` under `options`.
+    #[must_use]
+    pub fn new(policies: &'p PolicySet, options: &CheckOptions) -> Self {
+        Checker {
+            policies,
+            default_namespace: options.default_namespace.clone(),
+            decider: Decider::new(policies, options.run_mode, options.now),
+            report: ReportBuilder::default(),
+            documents: 0,
+            resources: 0,
+            images: HashSet::new(),
+        }
+    }
+
+    /// Checks the next document of the stream.
+    pub fn document(&mut self, document: &Document) -> Result<(), PipelineError> {
+        for resource in document.resources(self.documents)? {
+            self.resources += 1;
+            let workload = Workload::new(resource, &self.policies.kinds, &self.default_namespace)?;
+            self.images.extend(workload.images.iter().map(|site| site.image.clone()));
+            // Registry resolution (tag → digest) and signature verification slot in here.
+            let evaluation = policy::evaluate(self.policies, &workload);
+            self.report.begin(workload.id.clone(), workload.location(&FieldPath::root()));
+            for passed in evaluation.passes {
+                self.report.pass(passed.rule, passed.mode, passed.policy);
+            }
+            for verdict in evaluation.verdicts {
+                self.report.finding(self.decider.decide(verdict));
+            }
+            self.report.end_if_empty();
+        }
+        self.documents += 1;
+        Ok(())
+    }
+
+    /// The report over every document fed so far.
+    #[must_use]
+    pub fn finish(self) -> Report {
+        self.report.finish(self.decider.finish(), self.resources, self.images.len())
+    }
+}
+
+/// Checks an in-memory stream.
+pub fn check(stream: &Stream, policies: &PolicySet, options: &CheckOptions) -> Result<Report, PipelineError> {
+    let mut checker = Checker::new(policies, options);
+    for document in &stream.documents {
+        checker.document(document)?;
+    }
+    Ok(checker.finish())
 }

@@ -11,9 +11,9 @@ pub mod pss;
 pub mod rules;
 pub mod workload;
 
-pub use decide::{RunMode, decide};
+pub use decide::{Decider, RunMode, decide};
 pub use document::{PolicyError, PolicySet, load};
-pub use evaluate::evaluate;
+pub use evaluate::{Evaluation, evaluate};
 pub use workload::{Workload, WorkloadError};
 
 use crate::report::RuleInfo;

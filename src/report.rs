@@ -6,7 +6,10 @@ mod junit;
 mod sarif;
 mod text;
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -224,17 +227,183 @@ pub struct Summary {
     pub error: usize,
 }
 
+/// A rule a resource passed: kept compact, because passes outnumber everything else by far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    /// Rule id.
+    pub rule: Cow<'static, str>,
+    /// The mode the rule ran in.
+    pub mode: Mode,
+    /// The policy it came from.
+    pub policy: Arc<str>,
+}
+
+/// One resource that policies evaluated: the rules it passed, and where its other findings are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluated {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Where its document starts.
+    pub location: SourceLocation,
+    /// The rules it passed, by rule id.
+    pub passed: Vec<Passed>,
+    /// Its findings that are not passes: a range of [`Report::findings`].
+    pub findings: Range<usize>,
+}
+
 /// The whole outcome of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Findings other than passes are stored in full, grouped by resource in stream order and sorted by
+/// rule, field path and policy within a resource. Passes are stored compactly per resource;
+/// [`Report::all_findings`] yields them as findings on the fly.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Allow or deny.
     pub decision: Decision,
-    /// Every finding, sorted deterministically.
+    /// Every evaluated resource, in stream order.
+    pub resources: Vec<Evaluated>,
+    /// Every finding that is not a pass.
     pub findings: Vec<Finding>,
     /// What became of each `PolicyException`.
     pub exceptions: Vec<ExceptionUse>,
     /// Counters.
     pub summary: Summary,
+}
+
+impl Report {
+    /// Builds a report from findings in report order (passes included), for tests and small inputs.
+    /// Decision and counters are computed; `resources` and `images` are taken as given.
+    #[must_use]
+    pub fn from_findings(all: Vec<Finding>, exceptions: Vec<ExceptionUse>, resources: usize, images: usize) -> Report {
+        let mut builder = ReportBuilder::default();
+        for finding in all {
+            let key = (&finding.resource, finding.location.as_ref().map(|l| (&l.file, l.document)));
+            let same = builder.resources.last().is_some_and(|r| {
+                key == (&r.resource, Some((&r.location.file, r.location.document)))
+                    || (key.1.is_none() && key.0 == &r.resource)
+            });
+            if !same {
+                let location = finding.location.clone().unwrap_or(SourceLocation { file: None, document: 0, line: None });
+                builder.begin(finding.resource.clone(), location);
+            }
+            if finding.status == Status::Pass {
+                let policy: Arc<str> = finding.policy.as_deref().unwrap_or_default().into();
+                builder.pass(Cow::Owned(finding.rule), finding.mode, policy);
+            } else {
+                builder.finding(finding);
+            }
+        }
+        builder.finish(exceptions, resources, images)
+    }
+
+    /// The findings of one evaluated resource, passes included, ordered by rule id then policy.
+    pub fn findings_of<'a>(&'a self, evaluated: &'a Evaluated) -> impl Iterator<Item = Cow<'a, Finding>> + 'a {
+        let others = self.findings.get(evaluated.findings.clone()).unwrap_or_default();
+        let mut others = others.iter().peekable();
+        let mut passes = evaluated.passed.iter().peekable();
+        std::iter::from_fn(move || match (passes.peek(), others.peek()) {
+            (Some(p), Some(f)) if (p.rule.as_ref(), p.policy.as_ref()) <= (f.rule.as_str(), f.policy.as_deref().unwrap_or_default()) => {
+                passes.next().map(|p| Cow::Owned(pass_finding(evaluated, p)))
+            }
+            (_, Some(_)) => others.next().map(Cow::Borrowed),
+            (Some(_), None) => passes.next().map(|p| Cow::Owned(pass_finding(evaluated, p))),
+            (None, None) => None,
+        })
+    }
+
+    /// Every finding, passes included, in report order.
+    pub fn all_findings(&self) -> impl Iterator<Item = Cow<'_, Finding>> + '_ {
+        self.resources.iter().flat_map(|r| self.findings_of(r))
+    }
+}
+
+fn pass_finding(evaluated: &Evaluated, passed: &Passed) -> Finding {
+    Finding {
+        rule: passed.rule.to_string(),
+        status: Status::Pass,
+        mode: passed.mode,
+        resource: evaluated.resource.clone(),
+        container: None,
+        image: None,
+        path: None,
+        message: format!("passes {}", passed.rule),
+        fix: None,
+        policy: Some(passed.policy.to_string()),
+        exception: None,
+        location: Some(evaluated.location.clone()),
+    }
+}
+
+/// Assembles a [`Report`] resource by resource, in stream order.
+#[derive(Debug, Default)]
+pub struct ReportBuilder {
+    resources: Vec<Evaluated>,
+    findings: Vec<Finding>,
+}
+
+impl ReportBuilder {
+    /// Starts the next resource.
+    pub fn begin(&mut self, resource: ResourceId, location: SourceLocation) {
+        let at = self.findings.len();
+        self.resources.push(Evaluated { resource, location, passed: Vec::new(), findings: at..at });
+    }
+
+    /// Records a pass for the current resource.
+    pub fn pass(&mut self, rule: Cow<'static, str>, mode: Mode, policy: Arc<str>) {
+        if let Some(current) = self.resources.last_mut() {
+            current.passed.push(Passed { rule, mode, policy });
+        }
+    }
+
+    /// Records a finding that is not a pass for the current resource.
+    pub fn finding(&mut self, finding: Finding) {
+        self.findings.push(finding);
+        if let Some(current) = self.resources.last_mut() {
+            current.findings.end = self.findings.len();
+        }
+    }
+
+    /// Drops the current resource if nothing was recorded for it.
+    pub fn end_if_empty(&mut self) {
+        if self.resources.last().is_some_and(|r| r.passed.is_empty() && r.findings.is_empty()) {
+            self.resources.pop();
+        }
+    }
+
+    /// Finishes: sorts passes by rule, computes counters and the decision.
+    #[must_use]
+    pub fn finish(mut self, exceptions: Vec<ExceptionUse>, resources: usize, images: usize) -> Report {
+        let mut summary = Summary { resources, images, ..Summary::default() };
+        for r in &mut self.resources {
+            r.passed.sort_by(|a, b| (&a.rule, &a.policy).cmp(&(&b.rule, &b.policy)));
+            summary.pass += r.passed.len();
+        }
+        for f in &self.findings {
+            match f.status {
+                Status::Pass => summary.pass += 1,
+                Status::Fail => summary.fail += 1,
+                Status::Warn => summary.warn += 1,
+                Status::Skip => summary.skip += 1,
+                Status::Error => summary.error += 1,
+            }
+        }
+        let denies = self.findings.iter().any(Finding::denies);
+        Report {
+            decision: if denies { Decision::Deny } else { Decision::Allow },
+            resources: self.resources,
+            findings: self.findings,
+            exceptions,
+            summary,
+        }
+    }
+}
+
+impl Finding {
+    /// Whether this finding denies the stream: a failure, or an error under enforce.
+    #[must_use]
+    pub fn denies(&self) -> bool {
+        self.status == Status::Fail || (self.status == Status::Error && self.mode == Mode::Enforce)
+    }
 }
 
 /// Static description of a rule, used for SARIF rule metadata and `--explain` style help.

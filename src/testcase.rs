@@ -4,6 +4,7 @@
 //! to the file) and lists the expected status per resource × rule (optionally per container). Owns
 //! finding, running and comparing test cases; the checking itself is [`crate::pipeline::check`].
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use crate::manifest::{self, Limits};
 use crate::pipeline::{self, CheckOptions};
 use crate::policy::{self, RunMode};
-use crate::report::{Decision, Finding, Report, Status};
+use crate::report::{Decision, Finding, Status};
 
 /// The file name `syncgate test` looks for.
 pub const FILE_NAME: &str = "syncgate-test.yaml";
@@ -212,10 +213,10 @@ fn aggregate(findings: &[&Finding]) -> Option<Status> {
     findings.iter().map(|f| f.status).max_by_key(|s| rank(*s))
 }
 
-fn actual_for(report: &Report, expected: &Expected) -> (Option<Status>, Option<String>) {
-    let of_rule: Vec<&Finding> = report
-        .findings
+fn actual_for(findings: &[Cow<'_, Finding>], expected: &Expected) -> (Option<Status>, Option<String>) {
+    let of_rule: Vec<&Finding> = findings
         .iter()
+        .map(AsRef::as_ref)
         .filter(|f| f.rule == expected.rule && f.resource.to_string() == expected.resource)
         .collect();
     let relevant: Vec<&Finding> = match &expected.container {
@@ -263,8 +264,9 @@ fn run_file(file: &Path, outcome: &mut Outcome) -> Result<(), TestError> {
         now,
     };
     let report = pipeline::check(&stream, &policies, &options).map_err(|source| TestError::Resources { path: display.clone(), source })?;
+    let findings: Vec<Cow<'_, Finding>> = report.all_findings().collect();
     for expected in raw.spec.results {
-        let (actual, message) = actual_for(&report, &expected);
+        let (actual, message) = actual_for(&findings, &expected);
         outcome.results.push(CaseResult { file: display.clone(), test: raw.metadata.name.clone(), expected, actual, message });
     }
     if let Some(decision) = raw.spec.decision {

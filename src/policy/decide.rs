@@ -4,7 +4,7 @@
 
 use super::document::{PolicyException, PolicySet};
 use super::evaluate::{Scope, Verdict};
-use crate::report::{AppliedException, Decision, ExceptionState, ExceptionUse, Finding, Mode, Report, Status, Summary};
+use crate::report::{AppliedException, ExceptionState, ExceptionUse, Finding, Mode, Report, Status};
 
 /// How the run treats modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -16,65 +16,82 @@ pub enum RunMode {
     ReportOnly,
 }
 
-/// Applies modes and exceptions at time `now` and builds the report.
-#[must_use]
-pub fn decide(verdicts: Vec<Verdict>, set: &PolicySet, run: RunMode, now: jiff::Timestamp, resources: usize, images: usize) -> Report {
-    let mut uses: Vec<(usize, usize)> = vec![(0, 0); set.exceptions.len()]; // (active matches, expired matches)
-    let mut findings: Vec<Finding> = Vec::with_capacity(verdicts.len());
-    for Verdict { mut finding, scope, .. } in verdicts {
-        if run == RunMode::ReportOnly {
+/// Applies modes and exceptions, one verdict at a time, and remembers what each exception did.
+#[derive(Debug)]
+pub struct Decider<'p> {
+    set: &'p PolicySet,
+    run: RunMode,
+    now: jiff::Timestamp,
+    /// Per exception: (findings covered while active, findings it would have covered when expired).
+    uses: Vec<(usize, usize)>,
+}
+
+impl<'p> Decider<'p> {
+    /// A decider for one run.
+    #[must_use]
+    pub fn new(set: &'p PolicySet, run: RunMode, now: jiff::Timestamp) -> Self {
+        Decider { set, run, now, uses: vec![(0, 0); set.exceptions.len()] }
+    }
+
+    /// The final finding for one raw verdict.
+    pub fn decide(&mut self, verdict: Verdict) -> Finding {
+        let Verdict { mut finding, scope, .. } = verdict;
+        if self.run == RunMode::ReportOnly {
             finding.mode = Mode::Report;
         }
         if matches!(finding.status, Status::Fail | Status::Error) {
             let mut covering = None;
-            for (i, exception) in set.exceptions.iter().enumerate() {
+            for (i, exception) in self.set.exceptions.iter().enumerate() {
                 if !covers(exception, &finding, &scope) {
                     continue;
                 }
-                if exception.expires > now {
-                    uses[i].0 += 1;
+                if exception.expires > self.now {
+                    self.uses[i].0 += 1;
                     covering.get_or_insert(i);
                 } else {
-                    uses[i].1 += 1;
+                    self.uses[i].1 += 1;
                 }
             }
             if let Some(i) = covering {
-                let e = &set.exceptions[i];
-                finding.exception = Some(AppliedException { name: e.name.clone(), reason: e.reason.clone(), expires: e.expires.to_string() });
+                let e = &self.set.exceptions[i];
+                finding.exception =
+                    Some(AppliedException { name: e.name.clone(), reason: e.reason.clone(), expires: e.expires.to_string() });
                 finding.status = Status::Warn;
             } else if finding.mode == Mode::Report && finding.status == Status::Fail {
                 finding.status = Status::Warn;
             }
         }
-        findings.push(finding);
+        finding
     }
-    let exceptions = set
-        .exceptions
-        .iter()
-        .zip(uses)
-        .map(|(e, (active, expired))| {
-            let (state, matched) = if e.expires <= now {
-                (ExceptionState::Expired, expired)
-            } else if active == 0 {
-                (ExceptionState::Unused, 0)
-            } else {
-                (ExceptionState::Applied, active)
-            };
-            ExceptionUse { name: e.name.clone(), state, expires: e.expires.to_string(), matched }
-        })
-        .collect();
-    let mut summary = Summary { resources, images, ..Summary::default() };
-    for f in &findings {
-        match f.status {
-            Status::Pass => summary.pass += 1,
-            Status::Fail => summary.fail += 1,
-            Status::Warn => summary.warn += 1,
-            Status::Skip => summary.skip += 1,
-            Status::Error => summary.error += 1,
-        }
+
+    /// What became of each exception.
+    #[must_use]
+    pub fn finish(self) -> Vec<ExceptionUse> {
+        self.set
+            .exceptions
+            .iter()
+            .zip(self.uses)
+            .map(|(e, (active, expired))| {
+                let (state, matched) = if e.expires <= self.now {
+                    (ExceptionState::Expired, expired)
+                } else if active == 0 {
+                    (ExceptionState::Unused, 0)
+                } else {
+                    (ExceptionState::Applied, active)
+                };
+                ExceptionUse { name: e.name.clone(), state, expires: e.expires.to_string(), matched }
+            })
+            .collect()
     }
-    let denies = findings.iter().any(|f| f.status == Status::Fail || (f.status == Status::Error && f.mode == Mode::Enforce));
-    Report { decision: if denies { Decision::Deny } else { Decision::Allow }, findings, exceptions, summary }
+}
+
+/// Applies modes and exceptions to a list of verdicts and builds the report (small inputs and tests;
+/// the pipeline streams through a [`Decider`] instead).
+#[must_use]
+pub fn decide(verdicts: Vec<Verdict>, set: &PolicySet, run: RunMode, now: jiff::Timestamp, resources: usize, images: usize) -> Report {
+    let mut decider = Decider::new(set, run, now);
+    let findings: Vec<Finding> = verdicts.into_iter().map(|v| decider.decide(v)).collect();
+    Report::from_findings(findings, decider.finish(), resources, images)
 }
 
 /// Whether an exception (ignoring its expiry) covers a failing finding.
@@ -117,6 +134,7 @@ mod tests {
 
     use super::*;
     use crate::manifest::{Address, FieldPath};
+    use crate::report::{Decision, Summary};
     use crate::policy::document::{ExceptionMatch, Pattern, Selector};
     use crate::report::ResourceId;
 
@@ -186,10 +204,10 @@ mod tests {
     #[case::global_report_pass(Mode::Enforce, RunMode::ReportOnly, Status::Pass, Status::Pass, Decision::Allow)]
     fn mode_truth_table(#[case] mode: Mode, #[case] run: RunMode, #[case] raw: Status, #[case] status: Status, #[case] decision: Decision) {
         let report = decide(vec![verdict("disallow-privileged", raw, mode, None, &[])], &set(vec![]), run, now(), 1, 0);
-        assert_eq!(report.findings[0].status, status);
+        assert_eq!(report.all_findings().next().unwrap().status, status);
         assert_eq!(report.decision, decision);
         let expected_mode = if run == RunMode::ReportOnly { Mode::Report } else { mode };
-        assert_eq!(report.findings[0].mode, expected_mode);
+        assert_eq!(report.all_findings().next().unwrap().mode, expected_mode);
     }
 
     #[rstest]
@@ -201,9 +219,9 @@ mod tests {
     fn exception_paths(#[case] raw: Status, #[case] expires: &str, #[case] status: Status, #[case] state: ExceptionState) {
         let set = set(vec![exception(&["disallow-host-path"], expires, cilium_match())]);
         let report = decide(vec![verdict("disallow-host-path", raw, Mode::Enforce, None, &["quay.io/cilium/cilium:v1.16"])], &set, RunMode::AsConfigured, now(), 1, 1);
-        assert_eq!(report.findings[0].status, status);
+        assert_eq!(report.all_findings().next().unwrap().status, status);
         assert_eq!(report.exceptions[0].state, state);
-        assert_eq!(report.findings[0].exception.is_some(), status == Status::Warn);
+        assert_eq!(report.all_findings().next().unwrap().exception.is_some(), status == Status::Warn);
         if state == ExceptionState::Expired {
             assert_eq!(report.exceptions[0].matched, 1, "an expired exception reports what it would have covered");
         }

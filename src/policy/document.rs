@@ -112,7 +112,7 @@ pub struct RuleEntry {
 #[derive(Debug, Clone)]
 pub struct WorkloadPolicy {
     /// `metadata.name`.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// Resources it applies to.
     pub selector: Selector,
     /// Resources it never applies to.
@@ -358,11 +358,11 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> Result<PolicySet, PolicyError
     }
     let mut seen = BTreeMap::new();
     for p in &set.policies {
-        if let Some(first) = seen.insert(p.name.clone(), p.location.clone()) {
+        if let Some(first) = seen.insert(p.name.to_string(), p.location.clone()) {
             return Err(PolicyError::Invalid {
                 location: p.location.clone(),
                 kind: "WorkloadPolicy".into(),
-                name: p.name.clone(),
+                name: p.name.to_string(),
                 field: "metadata.name".into(),
                 message: format!("duplicate policy name (first defined at {first})"),
             });
@@ -424,7 +424,7 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
         return Err(doc.error("spec", "the policy sets neither profile nor rules: it would check nothing"));
     }
     Ok(WorkloadPolicy {
-        name: raw.metadata.name,
+        name: raw.metadata.name.into(),
         selector: doc.selector("spec.match", spec.matcher)?,
         exclude: spec.exclude.map(|e| doc.selector("spec.exclude", e)).transpose()?,
         profile,

@@ -1,4 +1,4 @@
-//! `evaluate`: the pure function from a policy set and workloads to raw verdicts (pass, fail, error,
+//! `evaluate`: the pure function from a policy set and a workload to raw verdicts (pass, fail, error,
 //! skip). It never looks at modes' consequences or exceptions; [`super::decide`] does that after.
 
 use super::document::{PolicySet, WorkloadPolicy};
@@ -6,7 +6,9 @@ use super::pss;
 use super::rules::{self, RuleId, Violation};
 use super::workload::Workload;
 use crate::manifest::{Address, FieldPath};
-use crate::report::{Finding, Mode, ResourceId, Status};
+use std::borrow::Cow;
+
+use crate::report::{Finding, Mode, Passed, ResourceId, Status};
 
 /// What an exception needs to know about a finding beyond the finding itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,25 +32,31 @@ pub struct Verdict {
     pub order: (Address, String, FieldPath, String),
 }
 
-/// Evaluates every workload against every policy. Pure and deterministic: verdicts are sorted by
-/// stream position, rule id, field path and policy name.
+/// The verdicts on one workload: compact passes, and every other verdict in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Rules the workload passed.
+    pub passes: Vec<Passed>,
+    /// Every failure, error and skip, sorted by rule id, field path and policy name.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Evaluates one workload against every policy that selects it. Pure and deterministic.
 #[must_use]
-pub fn evaluate(set: &PolicySet, workloads: &[Workload<'_>]) -> Vec<Verdict> {
-    let mut out = Vec::new();
-    for workload in workloads {
-        if workload.pod.is_none() && workload.images.is_empty() {
-            continue;
-        }
-        let (namespace, kind, name) = (
-            workload.id.namespace.as_deref().unwrap_or_default(),
-            workload.id.kind.as_str(),
-            workload.id.name.as_str(),
-        );
-        for policy in set.policies.iter().filter(|p| p.applies_to(namespace, kind, name)) {
-            evaluate_policy(policy, workload, &mut out);
-        }
+pub fn evaluate(set: &PolicySet, workload: &Workload<'_>) -> Evaluation {
+    let mut out = Evaluation::default();
+    if workload.pod.is_none() && workload.images.is_empty() {
+        return out;
     }
-    out.sort_by(|a, b| a.order.cmp(&b.order));
+    let (namespace, kind, name) = (
+        workload.id.namespace.as_deref().unwrap_or_default(),
+        workload.id.kind.as_str(),
+        workload.id.name.as_str(),
+    );
+    for policy in set.policies.iter().filter(|p| p.applies_to(namespace, kind, name)) {
+        evaluate_policy(policy, workload, &mut out);
+    }
+    out.verdicts.sort_by(|a, b| a.order.cmp(&b.order));
     out
 }
 
@@ -84,7 +92,7 @@ impl Emit<'_, '_, '_> {
             (None, None) => self.all_images.clone(),
         };
         let location = self.workload.location(path.as_ref().unwrap_or(&FieldPath::root()));
-        let order = (self.workload.resource.address, rule.to_owned(), path.clone().unwrap_or_default(), self.policy.name.clone());
+        let order = (self.workload.resource.address, rule.to_owned(), path.clone().unwrap_or_default(), self.policy.name.to_string());
         Verdict {
             finding: Finding {
                 rule: rule.to_owned(),
@@ -96,7 +104,7 @@ impl Emit<'_, '_, '_> {
                 path: path.map(|p| p.to_string()),
                 message,
                 fix,
-                policy: Some(self.policy.name.clone()),
+                policy: Some(self.policy.name.to_string()),
                 exception: None,
                 location: Some(location),
             },
@@ -106,7 +114,9 @@ impl Emit<'_, '_, '_> {
     }
 }
 
-fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, out: &mut Vec<Verdict>) {
+fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation: &mut Evaluation) {
+    let out = &mut evaluation.verdicts;
+    let passes = &mut evaluation.passes;
     let emit = Emit {
         policy,
         workload,
@@ -115,6 +125,7 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, out: &mut V
     };
     let id: &ResourceId = &workload.id;
     if let Some((level, version, label)) = &policy.profile {
+        let outcomes = workload.pod.as_ref().map(|pod| pss::evaluate(*level, *version, &pod.metadata, &pod.spec));
         for check in pss::checks_for(*level, *version) {
             let mode = policy.check_modes.get(check).copied().unwrap_or(policy.mode);
             let Some(pod) = workload.pod.as_ref() else {
@@ -122,19 +133,10 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, out: &mut V
                 out.push(emit.verdict(check, Status::Skip, mode, None, None, None, message, None));
                 continue;
             };
-            let outcome = pss::evaluate(*level, *version, &pod.metadata, &pod.spec).into_iter().find(|o| o.check == check);
+            let outcome = outcomes.iter().flatten().find(|o| o.check == check).cloned();
             let help = pss::CHECKS.iter().find(|c| c.id == check).map(|c| c.help);
             match outcome.and_then(|o| o.violation) {
-                None => out.push(emit.verdict(
-                    check,
-                    Status::Pass,
-                    mode,
-                    None,
-                    None,
-                    None,
-                    format!("satisfies Pod Security Standards {level}:{label} check {check}"),
-                    None,
-                )),
+                None => passes.push(Passed { rule: Cow::Borrowed(check), mode, policy: policy.name.clone() }),
                 Some(v) => {
                     for site in v.sites {
                         let path = pod.template_path.join(&FieldPath::parse(&site.path));
@@ -164,8 +166,7 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, out: &mut V
         }
         let violations = rules::check(rule, &entry.settings, workload);
         if violations.is_empty() {
-            let message = format!("satisfies {rule}: {}", rule.info().summary.to_lowercase());
-            out.push(emit.verdict(rule.as_str(), Status::Pass, entry.mode, None, None, None, message, None));
+            passes.push(Passed { rule: Cow::Borrowed(rule.as_str()), mode: entry.mode, policy: policy.name.clone() });
         }
         for Violation { container, image, path, message, fix, undecidable } in violations {
             let status = if undecidable { Status::Error } else { Status::Fail };

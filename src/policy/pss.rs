@@ -24,8 +24,7 @@
 //! or an AppArmor profile without `type`, `localhostProfile` missing for `Localhost`, Linux-only fields
 //! (`seLinuxOptions`, `seccompProfile`, `procMount`, ...) on a pod with `spec.os.name: windows`,
 //! `hostProcess` without `hostNetwork`, ports on ephemeral containers, duplicate container or volume
-//! names, volumes with several sources, negative or out-of-range ports, malformed sysctl names, and
-//! `procMount: Unmasked` without `hostUsers: false`.
+//! names, volumes with several sources, negative or out-of-range ports, and malformed sysctl names.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -592,6 +591,17 @@ pub fn psa_message(level: Level, version_label: &str, outcomes: &[CheckOutcome])
 // Data tables
 // ---------------------------------------------------------------------------------------------
 
+/// From this version, `allowPrivilegeEscalation`, `capabilities_restricted` and
+/// `seccompProfile_restricted` pass pods with `spec.os.name: windows`.
+const WINDOWS_EXEMPTION_SINCE: u32 = 25;
+
+/// From this version, `hostUsers: false` relaxes `runAsNonRoot`, `runAsUser` and baseline `procMount`
+/// (never `procMount_restricted`).
+const USER_NAMESPACE_RELAXATION_SINCE: u32 = 35;
+
+/// From this version, baseline seccomp reads the fields and ignores the legacy annotations.
+const SECCOMP_FIELDS_SINCE: u32 = 19;
+
 /// Capabilities baseline allows in `capabilities.add`.
 const BASELINE_CAPABILITIES: &[&str] = &[
     "AUDIT_WRITE",
@@ -708,17 +718,15 @@ fn needs_host_port_default(port: &ContainerPort) -> bool {
 
 /// `spec` with the API defaults that change PSA verdicts (see the module docs).
 fn with_api_defaults(spec: &PodSpec) -> Cow<'_, PodSpec> {
-    let host_network = spec.host_network == Some(true);
-    let default_containers = |spec: &PodSpec| -> bool {
-        spec.init_containers
+    let default_volumes = spec.volumes.iter().flatten().any(|v| !volume_has_source(v));
+    let default_ports = spec.host_network == Some(true)
+        && spec
+            .init_containers
             .iter()
             .flatten()
             .chain(&spec.containers)
             .flat_map(|c| c.ports.iter().flatten())
-            .any(needs_host_port_default)
-    };
-    let default_volumes = spec.volumes.iter().flatten().any(|v| !volume_has_source(v));
-    let default_ports = host_network && default_containers(spec);
+            .any(needs_host_port_default);
     if !default_volumes && !default_ports {
         return Cow::Borrowed(spec);
     }
@@ -1520,7 +1528,7 @@ fn proc_mount(pod: &Pod<'_>, required: &str) -> Option<Violation> {
 }
 
 fn proc_mount_baseline(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    if rev >= 35 {
+    if rev >= USER_NAMESPACE_RELAXATION_SINCE {
         if pod.in_user_namespace() {
             return None;
         }
@@ -1537,7 +1545,7 @@ fn proc_mount_restricted(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
 }
 
 fn seccomp_profile_baseline(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    if rev >= 19 {
+    if rev >= SECCOMP_FIELDS_SINCE {
         seccomp_fields_baseline(pod)
     } else {
         seccomp_annotations_baseline(pod)
@@ -1762,7 +1770,7 @@ fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
 
 fn allow_privilege_escalation(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const MESSAGE: &str = "must set securityContext.allowPrivilegeEscalation=false";
-    if rev >= 25 && pod.is_windows() {
+    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
         return None;
     }
     let mut names = Vec::new();
@@ -1794,7 +1802,7 @@ fn capabilities_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const DROP_MESSAGE: &str = "must set securityContext.capabilities.drop=[\"ALL\"]";
     const DROP_REQUIRED: &str = "a list including \"ALL\"";
     const ADD_REQUIRED: &str = "unset, or only \"NET_BIND_SERVICE\"";
-    if rev >= 25 && pod.is_windows() {
+    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
         return None;
     }
     let add_message = |setter: &str, caps: &BTreeSet<&str>| {
@@ -1864,7 +1872,7 @@ fn run_as_non_root(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const FIELD: &str = "securityContext.runAsNonRoot";
     const FALSE_MESSAGE: &str = "must not set securityContext.runAsNonRoot=false";
     const TRUE_MESSAGE: &str = "must set securityContext.runAsNonRoot=true";
-    if rev >= 35 && pod.in_user_namespace() {
+    if rev >= USER_NAMESPACE_RELAXATION_SINCE && pod.in_user_namespace() {
         return None;
     }
     let pod_value = pod.pod_sc().and_then(|sc| sc.run_as_non_root);
@@ -1930,7 +1938,7 @@ fn run_as_user(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const FIELD: &str = "securityContext.runAsUser";
     const MESSAGE: &str = "must not set runAsUser=0";
     const REQUIRED: &str = "non-zero or unset";
-    if rev >= 35 && pod.in_user_namespace() {
+    if rev >= USER_NAMESPACE_RELAXATION_SINCE && pod.in_user_namespace() {
         return None;
     }
     let mut sites = Vec::new();
@@ -1971,7 +1979,7 @@ fn run_as_user(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
 fn seccomp_profile_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const MESSAGE: &str =
         "must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"";
-    if rev >= 25 && pod.is_windows() {
+    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
         return None;
     }
     let explicit = seccomp_explicit(pod, VALID_PROFILE_TYPES);
@@ -2008,4 +2016,845 @@ fn seccomp_profile_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
         detail: format!("pod or {} {MESSAGE}", containers_phrase(&names)),
         sites,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::{Value, json};
+
+    const PASS: &str = "pass";
+    const NOT_RUN: &str = "not run";
+    const B: Level = Level::Baseline;
+    const R: Level = Level::Restricted;
+
+    fn parse(pod: &Value) -> (ObjectMeta, PodSpec) {
+        let meta = pod.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        (
+            serde_json::from_value(meta).unwrap(),
+            serde_json::from_value(pod["spec"].clone()).unwrap(),
+        )
+    }
+
+    /// A pod with the given spec.
+    fn pod(spec: Value) -> Value {
+        let mut p = json!({});
+        p["spec"] = spec;
+        p
+    }
+
+    /// A pod with one container `app` with the given securityContext.
+    fn app(sc: Value) -> Value {
+        let mut p = bare();
+        p["spec"]["containers"][0]["securityContext"] = sc;
+        p
+    }
+
+    /// A pod with one container `app` without securityContext.
+    fn bare() -> Value {
+        pod(json!({ "containers": [{ "name": "app" }] }))
+    }
+
+    /// A pod with one container `app` and the given pod-level securityContext.
+    fn pod_sc(sc: Value) -> Value {
+        let mut p = bare();
+        p["spec"]["securityContext"] = sc;
+        p
+    }
+
+    /// A pod with the given annotations and spec.
+    fn annotated(annotations: Value, spec: Value) -> Value {
+        let mut p = pod(spec);
+        p["metadata"] = json!({});
+        p["metadata"]["annotations"] = annotations;
+        p
+    }
+
+    fn windows(mut p: Value) -> Value {
+        p["spec"]["os"] = json!({ "name": "windows" });
+        p
+    }
+
+    fn host_users(mut p: Value, value: bool) -> Value {
+        p["spec"]["hostUsers"] = json!(value);
+        p
+    }
+
+    fn run(level: Level, version: &str, p: &Value) -> Vec<CheckOutcome> {
+        let (meta, spec) = parse(p);
+        evaluate(level, version.parse().unwrap(), &meta, &spec)
+    }
+
+    fn violation(level: Level, version: &str, p: &Value, check: &str) -> Violation {
+        run(level, version, p)
+            .into_iter()
+            .find(|o| o.check == check)
+            .and_then(|o| o.violation)
+            .unwrap()
+    }
+
+    /// `reason (detail)`, `pass`, or `not run` for one check.
+    fn verdict(level: Level, version: &str, p: &Value, check: &str) -> String {
+        match run(level, version, p)
+            .into_iter()
+            .find(|o| o.check == check)
+        {
+            None => NOT_RUN.to_owned(),
+            Some(CheckOutcome {
+                violation: None, ..
+            }) => PASS.to_owned(),
+            Some(CheckOutcome {
+                violation: Some(v), ..
+            }) => format!("{} ({})", v.reason, v.detail),
+        }
+    }
+
+    #[rstest]
+    // hostNamespaces
+    #[case::host_namespaces_unset_pass(B, "latest", bare(), "hostNamespaces", PASS)]
+    #[case::host_namespaces_false_pass(B, "latest", pod(json!({"hostNetwork": false, "hostPID": false, "hostIPC": false, "containers": [{"name": "app"}]})), "hostNamespaces", PASS)]
+    #[case::host_namespaces_all_three_fail_in_field_order(B, "v1.0", pod(json!({"hostIPC": true, "hostPID": true, "hostNetwork": true, "containers": [{"name": "app"}]})), "hostNamespaces", "host namespaces (hostNetwork=true, hostPID=true, hostIPC=true)")]
+    #[case::host_pid_alone_fails(R, "latest", pod(json!({"hostPID": true, "containers": [{"name": "app"}]})), "hostNamespaces", "host namespaces (hostPID=true)")]
+    // privileged
+    #[case::privileged_false_passes(B, "latest", app(json!({"privileged": false})), "privileged", PASS)]
+    #[case::privileged_true_fails(B, "v1.0", app(json!({"privileged": true})), "privileged", r#"privileged (container "app" must not set securityContext.privileged=true)"#)]
+    #[case::privileged_visits_init_regular_ephemeral(B, "latest", pod(json!({
+        "initContainers": [{"name": "init", "securityContext": {"privileged": true}}],
+        "containers": [{"name": "app", "securityContext": {"privileged": true}}, {"name": "side"}],
+        "ephemeralContainers": [{"name": "debug", "securityContext": {"privileged": true}}]})),
+        "privileged", r#"privileged (containers "init", "app", "debug" must not set securityContext.privileged=true)"#)]
+    // capabilities_baseline
+    #[case::baseline_capabilities_default_set_passes(B, "latest", app(json!({"capabilities": {"add": ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]}})), "capabilities_baseline", PASS)]
+    #[case::baseline_capabilities_ignore_drop(B, "latest", app(json!({"capabilities": {"drop": ["NET_ADMIN"], "add": []}})), "capabilities_baseline", PASS)]
+    #[case::baseline_capabilities_sorted_union(B, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"capabilities": {"add": ["SYS_TIME", "NET_ADMIN"]}}},
+        {"name": "b", "securityContext": {"capabilities": {"add": ["NET_ADMIN", "CHOWN"]}}}]})),
+        "capabilities_baseline", r#"non-default capabilities (containers "a", "b" must not include "NET_ADMIN", "SYS_TIME" in securityContext.capabilities.add)"#)]
+    #[case::baseline_capabilities_case_sensitive(B, "latest", app(json!({"capabilities": {"add": ["chown", "CAP_CHOWN"]}})), "capabilities_baseline", r#"non-default capabilities (container "app" must not include "CAP_CHOWN", "chown" in securityContext.capabilities.add)"#)]
+    #[case::restricted_v1_21_still_runs_capabilities_baseline(R, "v1.21", app(json!({"capabilities": {"add": ["NET_ADMIN"]}})), "capabilities_baseline", r#"non-default capabilities (container "app" must not include "NET_ADMIN" in securityContext.capabilities.add)"#)]
+    #[case::restricted_v1_22_replaces_capabilities_baseline(R, "v1.22", app(json!({"capabilities": {"add": ["NET_ADMIN"]}})), "capabilities_baseline", NOT_RUN)]
+    #[case::windows_restricted_runs_no_capabilities_baseline(R, "latest", windows(app(json!({"capabilities": {"add": ["NET_ADMIN"]}}))), "capabilities_baseline", NOT_RUN)]
+    #[case::windows_baseline_still_runs_capabilities_baseline(B, "latest", windows(app(json!({"capabilities": {"add": ["NET_ADMIN"]}}))), "capabilities_baseline", r#"non-default capabilities (container "app" must not include "NET_ADMIN" in securityContext.capabilities.add)"#)]
+    // hostPathVolumes
+    #[case::host_path_volume_singular(B, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "data", "hostPath": {"path": "/data"}}]})), "hostPathVolumes", r#"hostPath volumes (volume "data")"#)]
+    #[case::host_path_volumes_plural(B, "v1.0", pod(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "a", "hostPath": {"path": "/a"}}, {"name": "b", "emptyDir": {}}, {"name": "c", "hostPath": {"path": "/c"}}]})),
+        "hostPathVolumes", r#"hostPath volumes (volumes "a", "c")"#)]
+    #[case::host_path_volumes_ignore_other_types(B, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "n", "nfs": {"server": "s", "path": "/"}}]})), "hostPathVolumes", PASS)]
+    #[case::restricted_replaces_host_path_volumes_from_v1_0(R, "v1.0", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "data", "hostPath": {"path": "/data"}}]})), "hostPathVolumes", NOT_RUN)]
+    // hostPorts
+    #[case::host_port_unset_passes(B, "latest", pod(json!({"containers": [{"name": "app", "ports": [{"containerPort": 80}]}]})), "hostPorts", PASS)]
+    #[case::host_port_zero_passes(B, "latest", pod(json!({"containers": [{"name": "app", "ports": [{"containerPort": 80, "hostPort": 0}]}]})), "hostPorts", PASS)]
+    #[case::host_port_singular(B, "latest", pod(json!({"containers": [{"name": "app", "ports": [{"containerPort": 80, "hostPort": 8080}]}]})), "hostPorts", r#"hostPort (container "app" uses hostPort 8080)"#)]
+    #[case::host_ports_one_container_two_ports(B, "latest", pod(json!({"containers": [{"name": "app", "ports": [{"containerPort": 80, "hostPort": 80}, {"containerPort": 443, "hostPort": 443}]}]})), "hostPorts", r#"hostPort (container "app" uses hostPorts 443, 80)"#)]
+    #[case::host_ports_two_containers_one_port(B, "latest", pod(json!({"containers": [
+        {"name": "a", "ports": [{"containerPort": 80, "hostPort": 80}]}, {"name": "b", "ports": [{"containerPort": 81, "hostPort": 80}]}]})),
+        "hostPorts", r#"hostPort (containers "a", "b" use hostPort 80)"#)]
+    #[case::host_ports_sort_as_strings(B, "latest", pod(json!({
+        "initContainers": [{"name": "i", "ports": [{"containerPort": 1, "hostPort": 10000}]}],
+        "containers": [{"name": "a", "ports": [{"containerPort": 80, "hostPort": 80}]}]})),
+        "hostPorts", r#"hostPort (containers "i", "a" use hostPorts 10000, 80)"#)]
+    #[case::host_port_on_ephemeral_container(B, "latest", pod(json!({"containers": [{"name": "app"}], "ephemeralContainers": [{"name": "debug", "ports": [{"containerPort": 7000, "hostPort": 7000}]}]})), "hostPorts", r#"hostPort (container "debug" uses hostPort 7000)"#)]
+    #[case::host_network_defaults_host_port(B, "latest", pod(json!({"hostNetwork": true, "containers": [{"name": "app", "ports": [{"containerPort": 8080}]}]})), "hostPorts", r#"hostPort (container "app" uses hostPort 8080)"#)]
+    #[case::host_network_defaults_zero_host_port_of_init_container(B, "latest", pod(json!({"hostNetwork": true, "initContainers": [{"name": "init", "ports": [{"containerPort": 53, "hostPort": 0}]}], "containers": [{"name": "app"}]})), "hostPorts", r#"hostPort (container "init" uses hostPort 53)"#)]
+    #[case::host_network_keeps_explicit_host_port(B, "latest", pod(json!({"hostNetwork": true, "containers": [{"name": "app", "ports": [{"containerPort": 8080, "hostPort": 9090}]}]})), "hostPorts", r#"hostPort (container "app" uses hostPort 9090)"#)]
+    #[case::host_network_false_does_not_default_host_port(B, "latest", pod(json!({"hostNetwork": false, "containers": [{"name": "app", "ports": [{"containerPort": 8080}]}]})), "hostPorts", PASS)]
+    // hostProbesAndHostLifecycle
+    #[case::host_probe_not_checked_before_v1_34(B, "v1.33", pod(json!({"containers": [{"name": "app", "livenessProbe": {"httpGet": {"port": 80, "host": "10.0.0.1"}}}]})), "hostProbesAndHostLifecycle", NOT_RUN)]
+    #[case::host_probe_checked_from_v1_34(B, "v1.34", pod(json!({"containers": [{"name": "app", "livenessProbe": {"httpGet": {"port": 80, "host": "10.0.0.1"}}}]})), "hostProbesAndHostLifecycle", r#"probe or lifecycle host (container "app" uses probe or lifecycle host "10.0.0.1")"#)]
+    #[case::host_probe_localhost_fails(R, "latest", pod(json!({"containers": [{"name": "app", "readinessProbe": {"tcpSocket": {"port": 80, "host": "localhost"}}}]})), "hostProbesAndHostLifecycle", r#"probe or lifecycle host (container "app" uses probe or lifecycle host "localhost")"#)]
+    #[case::host_probe_empty_host_passes(B, "latest", pod(json!({"containers": [{"name": "app", "startupProbe": {"httpGet": {"port": 80, "host": ""}}, "lifecycle": {"preStop": {"httpGet": {"port": 80}}}}]})), "hostProbesAndHostLifecycle", PASS)]
+    #[case::host_lifecycle_containers_and_hosts_sorted(B, "latest", pod(json!({"containers": [
+        {"name": "b", "lifecycle": {"preStop": {"httpGet": {"port": 80, "host": "x.example"}}}},
+        {"name": "a", "startupProbe": {"tcpSocket": {"port": 80, "host": "10.0.0.1"}}, "lifecycle": {"postStart": {"tcpSocket": {"port": 80, "host": "x.example"}}}}]})),
+        "hostProbesAndHostLifecycle", r#"probe or lifecycle host (containers "a", "b" use probe or lifecycle hosts "10.0.0.1", "x.example")"#)]
+    // windowsHostProcess
+    #[case::host_process_false_passes(B, "latest", app(json!({"windowsOptions": {"hostProcess": false}})), "windowsHostProcess", PASS)]
+    #[case::pod_host_process_fails_even_if_containers_set_false(B, "latest", pod(json!({"securityContext": {"windowsOptions": {"hostProcess": true}}, "containers": [{"name": "app", "securityContext": {"windowsOptions": {"hostProcess": false}}}]})), "windowsHostProcess", "hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)")]
+    #[case::pod_and_containers_host_process(B, "latest", pod(json!({"securityContext": {"windowsOptions": {"hostProcess": true}}, "containers": [
+        {"name": "a", "securityContext": {"windowsOptions": {"hostProcess": true}}}, {"name": "b", "securityContext": {"windowsOptions": {"hostProcess": true}}}]})),
+        "windowsHostProcess", r#"hostProcess (pod and containers "a", "b" must not set securityContext.windowsOptions.hostProcess=true)"#)]
+    // appArmorProfile
+    #[case::apparmor_allowed_values_pass(B, "latest", annotated(
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "runtime/default", "container.apparmor.security.beta.kubernetes.io/b": "localhost/foo", "container.apparmor.security.beta.kubernetes.io/c": ""}),
+        json!({"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "app", "securityContext": {"appArmorProfile": {"type": "Localhost", "localhostProfile": "p"}}}]})),
+        "appArmorProfile", PASS)]
+    #[case::apparmor_pod_unconfined_fails(B, "latest", pod_sc(json!({"appArmorProfile": {"type": "Unconfined"}})), "appArmorProfile", r#"forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")"#)]
+    #[case::apparmor_fields_checked_at_v1_0(B, "v1.0", app(json!({"appArmorProfile": {"type": "Unconfined"}})), "appArmorProfile", r#"forbidden AppArmor profile (container "app" must not set AppArmor profile type to "Unconfined")"#)]
+    #[case::apparmor_missing_type_fails(B, "latest", app(json!({"appArmorProfile": {}})), "appArmorProfile", r#"forbidden AppArmor profile (container "app" must not set AppArmor profile type to "")"#)]
+    #[case::apparmor_annotation_unconfined_fails(B, "latest", annotated(json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}), json!({"containers": [{"name": "app"}]})), "appArmorProfile", r#"forbidden AppArmor profile (annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/app="unconfined"")"#)]
+    #[case::apparmor_annotation_values_are_case_sensitive(B, "latest", annotated(json!({"container.apparmor.security.beta.kubernetes.io/app": "RuntimeDefault"}), json!({"containers": [{"name": "app"}]})), "appArmorProfile", r#"forbidden AppArmor profile (annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/app="RuntimeDefault"")"#)]
+    #[case::apparmor_all_setters_plural(B, "latest", annotated(
+        json!({"container.apparmor.security.beta.kubernetes.io/ghost": "foo", "container.apparmor.security.beta.kubernetes.io/a": "unconfined", "other/annotation": "unconfined"}),
+        json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": [{"name": "a", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]})),
+        "appArmorProfile", r#"forbidden AppArmor profiles (pod and container "a" and annotations must not set AppArmor profile type to "Unconfined", "container.apparmor.security.beta.kubernetes.io/a="unconfined"", "container.apparmor.security.beta.kubernetes.io/ghost="foo"")"#)]
+    #[case::apparmor_annotations_sorted_as_key_value_strings(B, "latest", annotated(
+        json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined", "container.apparmor.security.beta.kubernetes.io/app-x": "unconfined"}),
+        json!({"containers": [{"name": "app"}, {"name": "app-x"}]})),
+        "appArmorProfile", r#"forbidden AppArmor profiles (annotations must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/app-x="unconfined"", "container.apparmor.security.beta.kubernetes.io/app="unconfined"")"#)]
+    #[case::apparmor_same_bad_type_counts_once(B, "latest", pod(json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}, "containers": [{"name": "a", "securityContext": {"appArmorProfile": {"type": "Unconfined"}}}]})), "appArmorProfile", r#"forbidden AppArmor profile (pod and container "a" must not set AppArmor profile type to "Unconfined")"#)]
+    // seLinuxOptions
+    #[case::selinux_allowed_types_pass(B, "v1.0", pod(json!({"securityContext": {"seLinuxOptions": {"type": "container_t", "level": "s0:c1,c2"}}, "containers": [
+        {"name": "a", "securityContext": {"seLinuxOptions": {"type": "container_init_t"}}},
+        {"name": "b", "securityContext": {"seLinuxOptions": {"type": "container_kvm_t", "user": "", "role": ""}}},
+        {"name": "c", "securityContext": {"seLinuxOptions": {"type": ""}}}]})),
+        "seLinuxOptions", PASS)]
+    #[case::selinux_spc_t_fails(B, "latest", pod_sc(json!({"seLinuxOptions": {"type": "spc_t"}})), "seLinuxOptions", r#"seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t")"#)]
+    #[case::selinux_container_engine_t_forbidden_before_v1_31(B, "v1.30", app(json!({"seLinuxOptions": {"type": "container_engine_t"}})), "seLinuxOptions", r#"seLinuxOptions (container "app" set forbidden securityContext.seLinuxOptions: type "container_engine_t")"#)]
+    #[case::selinux_container_engine_t_allowed_from_v1_31(B, "v1.31", app(json!({"seLinuxOptions": {"type": "container_engine_t"}})), "seLinuxOptions", PASS)]
+    #[case::selinux_types_user_role_joined(B, "latest", pod(json!({"securityContext": {"seLinuxOptions": {"user": "system_u"}}, "containers": [
+        {"name": "a", "securityContext": {"seLinuxOptions": {"type": "y_t"}}},
+        {"name": "b", "securityContext": {"seLinuxOptions": {"type": "x_t", "role": "r"}}},
+        {"name": "c", "securityContext": {"seLinuxOptions": {"type": "container_t"}}}]})),
+        "seLinuxOptions", r#"seLinuxOptions (pod and containers "a", "b" set forbidden securityContext.seLinuxOptions: types "x_t", "y_t"; user may not be set; role may not be set)"#)]
+    // procMount
+    #[case::proc_mount_default_passes(B, "latest", app(json!({"procMount": "Default"})), "procMount", PASS)]
+    #[case::proc_mount_unmasked_fails(B, "v1.0", app(json!({"procMount": "Unmasked"})), "procMount", r#"procMount (container "app" must not set securityContext.procMount to "Unmasked")"#)]
+    #[case::proc_mount_values_sorted(B, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"procMount": "Weird"}}, {"name": "b", "securityContext": {"procMount": "Unmasked"}}]})),
+        "procMount", r#"procMount (containers "a", "b" must not set securityContext.procMount to "Unmasked", "Weird")"#)]
+    #[case::host_users_false_relaxes_proc_mount_at_v1_35(B, "v1.35", host_users(app(json!({"procMount": "Unmasked"})), false), "procMount", PASS)]
+    #[case::host_users_false_does_not_relax_proc_mount_at_v1_34(B, "v1.34", host_users(app(json!({"procMount": "Unmasked"})), false), "procMount", r#"procMount (container "app" must not set securityContext.procMount to "Unmasked")"#)]
+    #[case::host_users_true_does_not_relax_proc_mount(B, "latest", host_users(app(json!({"procMount": "Unmasked"})), true), "procMount", r#"procMount (container "app" must not set securityContext.procMount to "Unmasked")"#)]
+    #[case::host_users_false_does_not_relax_proc_mount_restricted(R, "latest", host_users(app(json!({"procMount": "Unmasked"})), false), "procMount_restricted", r#"procMount (container "app" must not set securityContext.procMount to "Unmasked")"#)]
+    #[case::restricted_v1_35_replaces_proc_mount(R, "v1.35", app(json!({"procMount": "Unmasked"})), "procMount", NOT_RUN)]
+    #[case::restricted_v1_34_runs_baseline_proc_mount(R, "v1.34", host_users(app(json!({"procMount": "Unmasked"})), false), "procMount", r#"procMount (container "app" must not set securityContext.procMount to "Unmasked")"#)]
+    #[case::proc_mount_restricted_absent_before_v1_35(R, "v1.34", app(json!({"procMount": "Unmasked"})), "procMount_restricted", NOT_RUN)]
+    // seccompProfile_baseline
+    #[case::seccomp_annotation_checked_before_v1_19(B, "v1.18", annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), json!({"containers": [{"name": "app"}]})), "seccompProfile_baseline", r#"seccompProfile (forbidden annotation seccomp.security.alpha.kubernetes.io/pod="unconfined")"#)]
+    #[case::seccomp_annotations_sorted_and_only_for_real_containers(B, "v1.0", annotated(
+        json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined", "container.seccomp.security.alpha.kubernetes.io/app": "", "container.seccomp.security.alpha.kubernetes.io/ghost": "unconfined"}),
+        json!({"containers": [{"name": "app"}]})),
+        "seccompProfile_baseline", r#"seccompProfile (forbidden annotations container.seccomp.security.alpha.kubernetes.io/app="", seccomp.security.alpha.kubernetes.io/pod="unconfined")"#)]
+    #[case::seccomp_annotation_allowed_values_pass(B, "v1.18", annotated(
+        json!({"seccomp.security.alpha.kubernetes.io/pod": "runtime/default", "container.seccomp.security.alpha.kubernetes.io/app": "docker/default", "container.seccomp.security.alpha.kubernetes.io/init": "localhost/profile.json"}),
+        json!({"initContainers": [{"name": "init"}], "containers": [{"name": "app"}]})),
+        "seccompProfile_baseline", PASS)]
+    #[case::seccomp_annotation_ignored_from_v1_19(B, "v1.19", annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), json!({"containers": [{"name": "app"}]})), "seccompProfile_baseline", PASS)]
+    #[case::seccomp_fields_ignored_before_v1_19(B, "v1.18", pod_sc(json!({"seccompProfile": {"type": "Unconfined"}})), "seccompProfile_baseline", PASS)]
+    #[case::seccomp_fields_checked_from_v1_19(B, "v1.19", pod(json!({"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "app", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]})), "seccompProfile_baseline", r#"seccompProfile (pod and container "app" must not set securityContext.seccompProfile.type to "Unconfined")"#)]
+    #[case::seccomp_empty_profile_object_fails(B, "latest", app(json!({"seccompProfile": {}})), "seccompProfile_baseline", r#"seccompProfile (container "app" must not set securityContext.seccompProfile.type to "")"#)]
+    #[case::seccomp_baseline_unset_passes(B, "latest", bare(), "seccompProfile_baseline", PASS)]
+    #[case::restricted_v1_18_runs_seccomp_baseline_annotations(R, "v1.18", annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), json!({"containers": [{"name": "app"}]})), "seccompProfile_baseline", r#"seccompProfile (forbidden annotation seccomp.security.alpha.kubernetes.io/pod="unconfined")"#)]
+    #[case::restricted_v1_19_replaces_seccomp_baseline(R, "v1.19", annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), json!({"containers": [{"name": "app"}]})), "seccompProfile_baseline", NOT_RUN)]
+    // sysctls
+    #[case::safe_sysctls_pass_at_v1_0(B, "v1.0", pod_sc(json!({"sysctls": [
+        {"name": "kernel.shm_rmid_forced", "value": "1"}, {"name": "net.ipv4.ip_local_port_range", "value": "1024 65535"},
+        {"name": "net.ipv4.tcp_syncookies", "value": "1"}, {"name": "net.ipv4.ping_group_range", "value": "0 1"},
+        {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]})), "sysctls", PASS)]
+    #[case::unsafe_sysctls_keep_spec_order_and_duplicates(B, "latest", pod_sc(json!({"sysctls": [
+        {"name": "kernel.msgmax", "value": "1"}, {"name": "kernel.shm_rmid_forced", "value": "1"},
+        {"name": "net.core.somaxconn", "value": "1"}, {"name": "kernel.msgmax", "value": "2"}]})),
+        "sysctls", "forbidden sysctls (kernel.msgmax, net.core.somaxconn, kernel.msgmax)")]
+    #[case::sysctl_ip_local_reserved_ports_forbidden_at_v1_26(B, "v1.26", pod_sc(json!({"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "80"}]})), "sysctls", "forbidden sysctls (net.ipv4.ip_local_reserved_ports)")]
+    #[case::sysctl_ip_local_reserved_ports_allowed_from_v1_27(B, "v1.27", pod_sc(json!({"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "80"}]})), "sysctls", PASS)]
+    #[case::sysctl_tcp_keepalive_forbidden_at_v1_28(B, "v1.28", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_keepalive_time", "value": "1"}, {"name": "net.ipv4.tcp_fin_timeout", "value": "1"}]})), "sysctls", "forbidden sysctls (net.ipv4.tcp_keepalive_time, net.ipv4.tcp_fin_timeout)")]
+    #[case::sysctl_tcp_keepalive_allowed_from_v1_29(B, "v1.29", pod_sc(json!({"sysctls": [
+        {"name": "net.ipv4.tcp_keepalive_time", "value": "1"}, {"name": "net.ipv4.tcp_fin_timeout", "value": "1"},
+        {"name": "net.ipv4.tcp_keepalive_intvl", "value": "1"}, {"name": "net.ipv4.tcp_keepalive_probes", "value": "1"}]})), "sysctls", PASS)]
+    #[case::sysctl_tcp_rmem_forbidden_at_v1_31(B, "v1.31", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "1 2 3"}]})), "sysctls", "forbidden sysctls (net.ipv4.tcp_rmem)")]
+    #[case::sysctl_tcp_rmem_wmem_allowed_from_v1_32(B, "v1.32", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_rmem", "value": "1 2 3"}, {"name": "net.ipv4.tcp_wmem", "value": "1 2 3"}]})), "sysctls", PASS)]
+    #[case::sysctl_unreleased_v1_37_forbidden_at_latest(B, "latest", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_slow_start_after_idle", "value": "0"}]})), "sysctls", "forbidden sysctls (net.ipv4.tcp_slow_start_after_idle)")]
+    #[case::sysctl_unreleased_v1_37_forbidden_at_v1_37(B, "v1.37", pod_sc(json!({"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat", "value": "0"}]})), "sysctls", "forbidden sysctls (net.ipv4.tcp_notsent_lowat)")]
+    #[case::sysctl_slash_form_forbidden(R, "latest", pod_sc(json!({"sysctls": [{"name": "net/ipv4/tcp_syncookies", "value": "1"}]})), "sysctls", "forbidden sysctls (net/ipv4/tcp_syncookies)")]
+    // restrictedVolumes
+    #[case::restricted_volumes_allowed_types_pass(R, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "a", "configMap": {"name": "c"}}, {"name": "b", "csi": {"driver": "d"}}, {"name": "c", "downwardAPI": {}},
+        {"name": "d", "emptyDir": {}}, {"name": "e", "ephemeral": {}}, {"name": "f", "image": {"reference": "r"}},
+        {"name": "g", "persistentVolumeClaim": {"claimName": "p"}}, {"name": "h", "projected": {}}, {"name": "i", "secret": {}}]})),
+        "restrictedVolumes", PASS)]
+    #[case::restricted_volume_host_path_fails(R, "v1.0", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "data", "hostPath": {"path": "/"}}]})), "restrictedVolumes", r#"restricted volume types (volume "data" uses restricted volume type "hostPath")"#)]
+    #[case::restricted_volumes_plural(R, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "a", "nfs": {"server": "s", "path": "/"}}, {"name": "b", "hostPath": {"path": "/"}}, {"name": "ok", "emptyDir": {}}, {"name": "c", "nfs": {"server": "s", "path": "/"}}]})),
+        "restrictedVolumes", r#"restricted volume types (volumes "a", "b", "c" use restricted volume types "hostPath", "nfs")"#)]
+    #[case::restricted_volumes_plural_one_type(R, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [
+        {"name": "a", "gitRepo": {"repository": "r"}}, {"name": "b", "gitRepo": {"repository": "r"}}]})),
+        "restrictedVolumes", r#"restricted volume types (volumes "a", "b" use restricted volume type "gitRepo")"#)]
+    #[case::volume_without_source_defaults_to_empty_dir(R, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "scratch"}]})), "restrictedVolumes", PASS)]
+    #[case::image_volume_allowed_at_v1_0(R, "v1.0", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "img", "image": {"reference": "r"}}]})), "restrictedVolumes", PASS)]
+    // allowPrivilegeEscalation
+    #[case::allow_privilege_escalation_absent_before_v1_8(
+        R,
+        "v1.7",
+        bare(),
+        "allowPrivilegeEscalation",
+        NOT_RUN
+    )]
+    #[case::allow_privilege_escalation_not_in_baseline(
+        B,
+        "latest",
+        bare(),
+        "allowPrivilegeEscalation",
+        NOT_RUN
+    )]
+    #[case::allow_privilege_escalation_unset_fails_from_v1_8(R, "v1.8", bare(), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
+    #[case::allow_privilege_escalation_false_passes(R, "latest", app(json!({"allowPrivilegeEscalation": false})), "allowPrivilegeEscalation", PASS)]
+    #[case::allow_privilege_escalation_across_container_kinds(R, "latest", pod(json!({
+        "initContainers": [{"name": "i", "securityContext": {"allowPrivilegeEscalation": true}}],
+        "containers": [{"name": "app", "securityContext": {"allowPrivilegeEscalation": false}}],
+        "ephemeralContainers": [{"name": "debug"}]})),
+        "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (containers "i", "debug" must set securityContext.allowPrivilegeEscalation=false)"#)]
+    #[case::windows_pod_skips_allow_privilege_escalation_from_v1_25(
+        R,
+        "v1.25",
+        windows(bare()),
+        "allowPrivilegeEscalation",
+        PASS
+    )]
+    #[case::windows_pod_checked_for_allow_privilege_escalation_at_v1_24(R, "v1.24", windows(bare()), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
+    #[case::windows_os_name_is_case_sensitive(R, "latest", pod(json!({"os": {"name": "Windows"}, "containers": [{"name": "app"}]})), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
+    // capabilities_restricted
+    #[case::capabilities_restricted_absent_at_v1_21(
+        R,
+        "v1.21",
+        bare(),
+        "capabilities_restricted",
+        NOT_RUN
+    )]
+    #[case::capabilities_restricted_drop_all_passes(R, "v1.22", app(json!({"capabilities": {"drop": ["NET_RAW", "ALL"], "add": ["NET_BIND_SERVICE"]}})), "capabilities_restricted", PASS)]
+    #[case::capabilities_restricted_missing_fails(R, "latest", bare(), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
+    #[case::capabilities_restricted_drop_is_case_sensitive(R, "latest", app(json!({"capabilities": {"drop": ["all"]}})), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
+    #[case::capabilities_restricted_drop_and_add_joined(R, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN", "NET_BIND_SERVICE", "CHOWN"]}}},
+        {"name": "b", "securityContext": {}},
+        {"name": "c", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]})),
+        "capabilities_restricted", r#"unrestricted capabilities (containers "b", "c" must set securityContext.capabilities.drop=["ALL"]; containers "a", "c" must not include "CHOWN", "SYS_ADMIN" in securityContext.capabilities.add)"#)]
+    #[case::windows_pod_skips_capabilities_restricted_from_v1_25(R, "v1.25", windows(app(json!({"capabilities": {"add": ["SYS_ADMIN"]}}))), "capabilities_restricted", PASS)]
+    #[case::windows_pod_checked_for_capabilities_restricted_at_v1_24(R, "v1.24", windows(bare()), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
+    // runAsNonRoot
+    #[case::run_as_non_root_pod_true_passes(R, "latest", pod_sc(json!({"runAsNonRoot": true})), "runAsNonRoot", PASS)]
+    #[case::run_as_non_root_containers_true_pass(R, "latest", app(json!({"runAsNonRoot": true})), "runAsNonRoot", PASS)]
+    #[case::run_as_non_root_unset_fails_at_v1_0(R, "v1.0", bare(), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
+    #[case::run_as_non_root_pod_false_fails_even_if_containers_true(R, "latest", pod(json!({"securityContext": {"runAsNonRoot": false}, "containers": [{"name": "app", "securityContext": {"runAsNonRoot": true}}]})), "runAsNonRoot", "runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)")]
+    #[case::run_as_non_root_explicit_false_takes_precedence(R, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"runAsNonRoot": false}}, {"name": "b"}]})),
+        "runAsNonRoot", r#"runAsNonRoot != true (container "a" must not set securityContext.runAsNonRoot=false)"#)]
+    #[case::run_as_non_root_pod_and_container_false(R, "latest", pod(json!({"securityContext": {"runAsNonRoot": false}, "containers": [
+        {"name": "a", "securityContext": {"runAsNonRoot": false}}, {"name": "b"}]})),
+        "runAsNonRoot", r#"runAsNonRoot != true (pod and container "a" must not set securityContext.runAsNonRoot=false)"#)]
+    #[case::run_as_non_root_pod_true_container_false(R, "latest", pod(json!({"securityContext": {"runAsNonRoot": true}, "containers": [
+        {"name": "a", "securityContext": {"runAsNonRoot": false}}, {"name": "b"}]})),
+        "runAsNonRoot", r#"runAsNonRoot != true (container "a" must not set securityContext.runAsNonRoot=false)"#)]
+    #[case::host_users_false_relaxes_run_as_non_root_at_v1_35(R, "v1.35", host_users(pod_sc(json!({"runAsNonRoot": false})), false), "runAsNonRoot", PASS)]
+    #[case::host_users_false_does_not_relax_run_as_non_root_at_v1_34(R, "v1.34", host_users(bare(), false), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
+    #[case::windows_pod_not_exempt_from_run_as_non_root(R, "latest", windows(bare()), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
+    // runAsUser
+    #[case::run_as_user_absent_at_v1_22(R, "v1.22", pod_sc(json!({"runAsUser": 0})), "runAsUser", NOT_RUN)]
+    #[case::run_as_user_zero_on_pod_fails_at_v1_23(R, "v1.23", pod(json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "app", "securityContext": {"runAsUser": 1000}}]})), "runAsUser", "runAsUser=0 (pod must not set runAsUser=0)")]
+    #[case::run_as_user_pod_and_containers(R, "latest", pod(json!({"securityContext": {"runAsUser": 0}, "containers": [
+        {"name": "a", "securityContext": {"runAsUser": 0}}, {"name": "b", "securityContext": {"runAsUser": 0}}, {"name": "c"}]})),
+        "runAsUser", r#"runAsUser=0 (pod and containers "a", "b" must not set runAsUser=0)"#)]
+    #[case::run_as_user_non_zero_passes(R, "latest", pod(json!({"securityContext": {"runAsUser": 1000}, "containers": [{"name": "app", "securityContext": {"runAsUser": 1}}]})), "runAsUser", PASS)]
+    #[case::host_users_false_relaxes_run_as_user_at_v1_35(R, "latest", host_users(app(json!({"runAsUser": 0})), false), "runAsUser", PASS)]
+    #[case::host_users_false_does_not_relax_run_as_user_at_v1_34(R, "v1.34", host_users(app(json!({"runAsUser": 0})), false), "runAsUser", r#"runAsUser=0 (container "app" must not set runAsUser=0)"#)]
+    #[case::windows_pod_not_exempt_from_run_as_user(R, "latest", windows(app(json!({"runAsUser": 0}))), "runAsUser", r#"runAsUser=0 (container "app" must not set runAsUser=0)"#)]
+    // seccompProfile_restricted
+    #[case::seccomp_restricted_absent_at_v1_18(
+        R,
+        "v1.18",
+        bare(),
+        "seccompProfile_restricted",
+        NOT_RUN
+    )]
+    #[case::seccomp_restricted_pod_runtime_default_passes(R, "v1.19", pod_sc(json!({"seccompProfile": {"type": "RuntimeDefault"}})), "seccompProfile_restricted", PASS)]
+    #[case::seccomp_restricted_containers_without_pod_pass(R, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}},
+        {"name": "b", "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]})),
+        "seccompProfile_restricted", PASS)]
+    #[case::seccomp_restricted_unset_fails(R, "latest", pod(json!({"containers": [{"name": "a"}, {"name": "b"}]})), "seccompProfile_restricted", r#"seccompProfile (pod or containers "a", "b" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")"#)]
+    #[case::seccomp_restricted_pod_unconfined_fails_even_if_containers_valid(R, "latest", pod(json!({"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [{"name": "app", "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}]})), "seccompProfile_restricted", r#"seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")"#)]
+    #[case::seccomp_restricted_explicit_takes_precedence(R, "latest", pod(json!({"containers": [
+        {"name": "a", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}, {"name": "b"}]})),
+        "seccompProfile_restricted", r#"seccompProfile (container "a" must not set securityContext.seccompProfile.type to "Unconfined")"#)]
+    #[case::seccomp_restricted_bad_values_sorted(R, "latest", pod(json!({"securityContext": {"seccompProfile": {}}, "containers": [{"name": "app", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]})), "seccompProfile_restricted", r#"seccompProfile (pod and container "app" must not set securityContext.seccompProfile.type to "", "Unconfined")"#)]
+    #[case::windows_pod_skips_seccomp_restricted_from_v1_25(R, "v1.25", windows(pod_sc(json!({"seccompProfile": {"type": "Unconfined"}}))), "seccompProfile_restricted", PASS)]
+    #[case::windows_pod_checked_for_seccomp_restricted_at_v1_24(R, "v1.24", windows(bare()), "seccompProfile_restricted", r#"seccompProfile (pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")"#)]
+    fn check_verdict(
+        #[case] level: Level,
+        #[case] version: &str,
+        #[case] pod: Value,
+        #[case] check: &str,
+        #[case] expected: &str,
+    ) {
+        assert_eq!(verdict(level, version, &pod, check), expected);
+    }
+
+    #[test]
+    fn restricted_latest_example_matches_psa_byte_for_byte() {
+        let outcomes = run(R, "latest", &bare());
+        assert_eq!(
+            psa_message(R, "latest", &outcomes).as_deref(),
+            Some(concat!(
+                r#"violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "app" must set "#,
+                r#"securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "app" must set "#,
+                r#"securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "app" must set "#,
+                r#"securityContext.runAsNonRoot=true), seccompProfile (pod or container "app" must set "#,
+                r#"securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")"#
+            ))
+        );
+    }
+
+    #[test]
+    fn baseline_message_lists_failures_in_check_order() {
+        let p = annotated(
+            json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}),
+            json!({"hostNetwork": true, "containers": [{"name": "app", "ports": [{"containerPort": 80}], "securityContext": {"privileged": true}}]}),
+        );
+        let outcomes = run(B, "v1.29", &p);
+        assert_eq!(
+            psa_message(B, "v1.29", &outcomes).as_deref(),
+            Some(concat!(
+                r#"violates PodSecurity "baseline:v1.29": forbidden AppArmor profile (annotation must not set AppArmor "#,
+                r#"profile type to "container.apparmor.security.beta.kubernetes.io/app="unconfined""), host namespaces "#,
+                r#"(hostNetwork=true), hostPort (container "app" uses hostPort 80), privileged (container "app" must not "#,
+                r#"set securityContext.privileged=true)"#
+            ))
+        );
+    }
+
+    #[test]
+    fn hardened_pod_passes_restricted_latest() {
+        let p = pod(json!({
+            "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "app", "securityContext": {
+                "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}],
+            "volumes": [{"name": "tmp", "emptyDir": {}}]
+        }));
+        let outcomes = run(R, "latest", &p);
+        assert_eq!(outcomes.len(), checks_for(R, Version::LATEST).len());
+        assert!(
+            outcomes.iter().all(|o| o.violation.is_none()),
+            "{outcomes:?}"
+        );
+        assert_eq!(psa_message(R, "latest", &outcomes), None);
+    }
+
+    #[test]
+    fn psa_message_uses_label_verbatim_and_skips_passes() {
+        let outcomes = vec![
+            CheckOutcome {
+                check: "hostNamespaces",
+                violation: None,
+            },
+            CheckOutcome {
+                check: "sysctls",
+                violation: Some(Violation {
+                    reason: "forbidden sysctls",
+                    detail: String::new(),
+                    sites: Vec::new(),
+                }),
+            },
+            CheckOutcome {
+                check: "hostPorts",
+                violation: Some(Violation {
+                    reason: "hostPort",
+                    detail: "x".to_owned(),
+                    sites: Vec::new(),
+                }),
+            },
+        ];
+        assert_eq!(
+            psa_message(B, "v1.99", &outcomes).as_deref(),
+            Some(r#"violates PodSecurity "baseline:v1.99": forbidden sysctls, hostPort (x)"#)
+        );
+    }
+
+    #[test]
+    fn annotation_values_are_go_quoted() {
+        let p = annotated(
+            json!({"container.apparmor.security.beta.kubernetes.io/app": "a\"b\\c\n\u{1}"}),
+            json!({"containers": [{"name": "app"}]}),
+        );
+        let v = violation(B, "latest", &p, "appArmorProfile");
+        assert_eq!(
+            v.detail,
+            r#"annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/app="a\"b\\c\n\x01"""#
+        );
+        assert_eq!(v.sites[0].found, r#""a\"b\\c\n\x01""#);
+    }
+
+    #[rstest]
+    #[case::plain("restricted:latest", r#""restricted:latest""#)]
+    #[case::unicode_kept("é✓", "\"é✓\"")]
+    #[case::escapes("\t\u{7f}\u{a0}\u{200b}", r#""\t\x7f\u00a0\u200b""#)]
+    fn go_quote_matches_strconv_quote(#[case] input: &str, #[case] expected: &str) {
+        assert_eq!(go_quote(input), expected);
+    }
+
+    // ---- sites -----------------------------------------------------------------------------
+
+    fn site(
+        container: Option<&str>,
+        path: &str,
+        found: &str,
+        required: &str,
+        detail: &str,
+    ) -> Site {
+        Site {
+            container: container.map(str::to_owned),
+            path: path.to_owned(),
+            found: found.to_owned(),
+            required: required.to_owned(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    #[test]
+    fn sites_name_ephemeral_and_init_containers() {
+        let p = pod(json!({
+            "initContainers": [{"name": "i0"}, {"name": "i1", "ports": [{"containerPort": 1, "hostPort": 8080}]}],
+            "containers": [{"name": "app"}],
+            "ephemeralContainers": [{"name": "debug", "securityContext": {"privileged": true}}]
+        }));
+        assert_eq!(
+            violation(B, "latest", &p, "hostPorts").sites,
+            vec![site(
+                Some("i1"),
+                "spec.initContainers[1].ports[0].hostPort",
+                "8080",
+                "unset or 0",
+                r#"container "i1" uses hostPort 8080"#
+            )]
+        );
+        assert_eq!(
+            violation(B, "latest", &p, "privileged").sites,
+            vec![site(
+                Some("debug"),
+                "spec.ephemeralContainers[0].securityContext.privileged",
+                "true",
+                "false or unset",
+                r#"container "debug" must not set securityContext.privileged=true"#
+            )]
+        );
+    }
+
+    #[test]
+    fn sites_for_annotations_and_volumes_have_no_container() {
+        let p = annotated(
+            json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}),
+            json!({"containers": [{"name": "app"}], "volumes": [
+                {"name": "a", "emptyDir": {}}, {"name": "b", "secret": {}}, {"name": "host", "hostPath": {"path": "/"}}]}),
+        );
+        let apparmor = violation(B, "latest", &p, "appArmorProfile").sites;
+        assert_eq!(apparmor.len(), 1);
+        assert_eq!(apparmor[0].container, None);
+        assert_eq!(
+            apparmor[0].path,
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]"
+        );
+        assert_eq!(apparmor[0].found, r#""unconfined""#);
+        assert_eq!(
+            violation(R, "latest", &p, "restrictedVolumes").sites,
+            vec![site(
+                None,
+                "spec.volumes[2].hostPath",
+                "hostPath",
+                "one of configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected, secret",
+                r#"volume "host" uses restricted volume type "hostPath""#
+            )]
+        );
+        assert_eq!(
+            violation(B, "latest", &p, "hostPathVolumes").sites[0].path,
+            "spec.volumes[2].hostPath"
+        );
+    }
+
+    #[test]
+    fn sites_follow_psa_setter_order_and_precedence() {
+        let p = pod(json!({
+            "securityContext": {"runAsNonRoot": false},
+            "containers": [
+                {"name": "a", "securityContext": {"runAsNonRoot": false}},
+                {"name": "b"}
+            ]
+        }));
+        let sites = violation(R, "latest", &p, "runAsNonRoot").sites;
+        let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.securityContext.runAsNonRoot",
+                "spec.containers[0].securityContext.runAsNonRoot"
+            ]
+        );
+        assert_eq!(sites[0].container, None);
+        assert_eq!(sites[1].container.as_deref(), Some("a"));
+
+        let implicit = violation(R, "latest", &bare(), "runAsNonRoot").sites;
+        assert_eq!(
+            implicit,
+            vec![site(
+                Some("app"),
+                "spec.containers[0].securityContext.runAsNonRoot",
+                "unset",
+                "true (on the container, or on the pod)",
+                r#"pod or container "app" must set securityContext.runAsNonRoot=true"#
+            )]
+        );
+    }
+
+    #[test]
+    fn capabilities_restricted_sites_cover_drop_then_add() {
+        let p = pod(json!({"containers": [
+            {"name": "a", "securityContext": {"capabilities": {"drop": ["NET_RAW"], "add": ["SYS_ADMIN", "NET_BIND_SERVICE"]}}}
+        ]}));
+        let sites = violation(R, "latest", &p, "capabilities_restricted").sites;
+        assert_eq!(sites.len(), 2);
+        assert_eq!(
+            sites[0].path,
+            "spec.containers[0].securityContext.capabilities.drop"
+        );
+        assert_eq!(sites[0].found, r#"["NET_RAW"]"#);
+        assert_eq!(
+            sites[1].path,
+            "spec.containers[0].securityContext.capabilities.add"
+        );
+        assert_eq!(sites[1].found, r#"["SYS_ADMIN"]"#);
+        assert_eq!(
+            sites[1].detail,
+            r#"container "a" must not include "SYS_ADMIN" in securityContext.capabilities.add"#
+        );
+    }
+
+    #[test]
+    fn host_probe_sites_name_the_exact_field() {
+        let p = pod(json!({"containers": [{"name": "app",
+            "livenessProbe": {"httpGet": {"port": 80, "host": "h1"}, "tcpSocket": {"port": 80, "host": "h2"}},
+            "lifecycle": {"preStop": {"tcpSocket": {"port": 80, "host": "h3"}}}}]}));
+        let paths: Vec<String> = violation(B, "latest", &p, "hostProbesAndHostLifecycle")
+            .sites
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.containers[0].livenessProbe.httpGet.host",
+                "spec.containers[0].livenessProbe.tcpSocket.host",
+                "spec.containers[0].lifecycle.preStop.tcpSocket.host"
+            ]
+        );
+    }
+
+    #[test]
+    fn selinux_sites_are_per_field() {
+        let p = app(json!({"seLinuxOptions": {"type": "spc_t", "user": "u", "role": "r"}}));
+        let sites = violation(B, "v1.30", &p, "seLinuxOptions").sites;
+        let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.containers[0].securityContext.seLinuxOptions.type",
+                "spec.containers[0].securityContext.seLinuxOptions.user",
+                "spec.containers[0].securityContext.seLinuxOptions.role"
+            ]
+        );
+        assert_eq!(
+            sites[0].required,
+            r#"unset or one of "", "container_t", "container_init_t", "container_kvm_t""#
+        );
+        assert_eq!(
+            sites[2].detail,
+            r#"container "app" set forbidden securityContext.seLinuxOptions: role may not be set"#
+        );
+    }
+
+    /// With a single offending setter, the setter's own detail is PSA's whole detail.
+    #[rstest]
+    #[case::host_namespaces(B, pod(json!({"hostIPC": true, "containers": [{"name": "app"}]})), "hostNamespaces")]
+    #[case::capabilities_baseline(B, app(json!({"capabilities": {"add": ["NET_ADMIN", "SYS_TIME", "NET_ADMIN"]}})), "capabilities_baseline")]
+    #[case::app_armor_container(B, app(json!({"appArmorProfile": {"type": "Unconfined"}})), "appArmorProfile")]
+    #[case::seccomp_annotation(B, annotated(json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"}), json!({"containers": [{"name": "app"}]})), "seccompProfile_baseline")]
+    #[case::sysctl(B, pod_sc(json!({"sysctls": [{"name": "kernel.msgmax", "value": "1"}]})), "sysctls")]
+    #[case::windows_host_process(B, pod_sc(json!({"windowsOptions": {"hostProcess": true}})), "windowsHostProcess")]
+    #[case::proc_mount(B, app(json!({"procMount": "Unmasked"})), "procMount")]
+    #[case::run_as_user(R, pod_sc(json!({"runAsUser": 0})), "runAsUser")]
+    #[case::seccomp_restricted(R, pod_sc(json!({"seccompProfile": {"type": "Unconfined"}})), "seccompProfile_restricted")]
+    #[case::allow_privilege_escalation(R, bare(), "allowPrivilegeEscalation")]
+    fn single_site_detail_equals_violation_detail(
+        #[case] level: Level,
+        #[case] pod: Value,
+        #[case] check: &str,
+    ) {
+        let version = if check == "seccompProfile_baseline" {
+            "v1.18"
+        } else {
+            "latest"
+        };
+        let v = violation(level, version, &pod, check);
+        assert_eq!(v.sites.len(), 1, "{v:?}");
+        assert_eq!(v.sites[0].detail, v.detail);
+    }
+
+    // ---- check plans, versions, levels -----------------------------------------------------
+
+    #[rstest]
+    #[case::baseline_latest(B, Version::LATEST, &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPathVolumes", "hostPorts", "hostProbesAndHostLifecycle", "privileged", "procMount", "seLinuxOptions", "seccompProfile_baseline", "sysctls", "windowsHostProcess"])]
+    #[case::baseline_v1_33(B, Version::v1(33), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPathVolumes", "hostPorts", "privileged", "procMount", "seLinuxOptions", "seccompProfile_baseline", "sysctls", "windowsHostProcess"])]
+    #[case::restricted_latest(R, Version::LATEST, &["appArmorProfile", "hostNamespaces", "hostPorts", "hostProbesAndHostLifecycle", "privileged", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "capabilities_restricted", "procMount_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"])]
+    #[case::restricted_far_future_is_latest(R, Version::v1(99), &["appArmorProfile", "hostNamespaces", "hostPorts", "hostProbesAndHostLifecycle", "privileged", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "capabilities_restricted", "procMount_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"])]
+    #[case::restricted_v1_0(R, Version::v1(0), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "seccompProfile_baseline", "sysctls", "windowsHostProcess", "restrictedVolumes", "runAsNonRoot"])]
+    #[case::restricted_v1_18(R, Version::v1(18), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "seccompProfile_baseline", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "restrictedVolumes", "runAsNonRoot"])]
+    #[case::restricted_v1_21(R, Version::v1(21), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "restrictedVolumes", "runAsNonRoot", "seccompProfile_restricted"])]
+    #[case::restricted_v1_23(R, Version::v1(23), &["appArmorProfile", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "capabilities_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"])]
+    fn checks_for_lists_psa_order(
+        #[case] level: Level,
+        #[case] version: Version,
+        #[case] expected: &[&str],
+    ) {
+        assert_eq!(checks_for(level, version), expected);
+        let outcomes = evaluate(level, version, &ObjectMeta::default(), &PodSpec::default());
+        let ran: Vec<&str> = outcomes.iter().map(|o| o.check).collect();
+        assert_eq!(ran, expected);
+    }
+
+    #[test]
+    fn checks_table_has_psa_ids_in_psa_order() {
+        assert_eq!(CHECKS.len(), 19);
+        let ids = |level: Level| -> Vec<&str> {
+            CHECKS
+                .iter()
+                .filter(|c| c.level == level)
+                .map(|c| c.id)
+                .collect()
+        };
+        let (baseline, restricted) = (ids(B), ids(R));
+        assert_eq!((baseline.len(), restricted.len()), (12, 7));
+        assert!(baseline.is_sorted() && restricted.is_sorted());
+        let order: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
+        assert_eq!(order, [baseline, restricted].concat());
+        for check in CHECKS {
+            assert!(
+                !check.summary.is_empty() && check.help.ends_with('.'),
+                "{check:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn revision_table_matches_checks() {
+        let mut sinces: Vec<u32> = RULES
+            .iter()
+            .flat_map(|r| r.revisions.iter().map(|v| v.since))
+            .collect();
+        sinces.sort_unstable();
+        sinces.dedup();
+        assert_eq!(sinces, REVISIONS);
+        assert_eq!(Version::LATEST.minor(), 35);
+        for rule in RULES {
+            assert!(
+                rule.revisions.is_sorted_by(|a, b| a.since < b.since),
+                "{}",
+                rule.info.id
+            );
+            let overrides = rule.revisions.iter().any(|r| !r.overrides.is_empty());
+            assert!(!overrides || rule.info.level == R, "{}", rule.info.id);
+        }
+    }
+
+    #[test]
+    fn value_tables_change_only_at_their_checks_revisions() {
+        let revisions_of = |id: &str| -> Vec<u32> {
+            RULES
+                .iter()
+                .find(|r| r.info.id == id)
+                .map(|r| r.revisions.iter().map(|v| v.since).collect())
+                .unwrap()
+        };
+        let sysctl_revisions = revisions_of("sysctls");
+        assert!(
+            SAFE_SYSCTLS
+                .iter()
+                .all(|(_, since)| sysctl_revisions.contains(since))
+        );
+        let selinux_revisions = revisions_of("seLinuxOptions");
+        assert!(
+            SELINUX_TYPES
+                .iter()
+                .all(|(_, since)| selinux_revisions.contains(since))
+        );
+        for id in [
+            "allowPrivilegeEscalation",
+            "capabilities_restricted",
+            "seccompProfile_restricted",
+        ] {
+            assert!(revisions_of(id).contains(&WINDOWS_EXEMPTION_SINCE), "{id}");
+        }
+        for id in ["runAsNonRoot", "runAsUser", "procMount"] {
+            assert!(
+                revisions_of(id).contains(&USER_NAMESPACE_RELAXATION_SINCE),
+                "{id}"
+            );
+        }
+        assert!(revisions_of("seccompProfile_baseline").contains(&SECCOMP_FIELDS_SINCE));
+    }
+
+    #[rstest]
+    #[case::latest("latest", Ok(Version::LATEST), "latest", 35)]
+    #[case::zero("v1.0", Ok(Version::v1(0)), "v1.0", 0)]
+    #[case::pinned("v1.29", Ok(Version::v1(29)), "v1.29", 29)]
+    #[case::newer_is_lowered("v1.99", Ok(Version::v1(99)), "v1.99", 35)]
+    #[case::huge_is_lowered(
+        "v1.9223372036854775807",
+        Ok(Version::v1(u32::MAX)),
+        "v1.4294967295",
+        35
+    )]
+    fn version_parses(
+        #[case] input: &str,
+        #[case] expected: Result<Version, ()>,
+        #[case] display: &str,
+        #[case] minor: u32,
+    ) {
+        let parsed: Version = input.parse().unwrap();
+        assert_eq!(Ok(parsed), expected);
+        assert_eq!(parsed.to_string(), display);
+        assert_eq!(parsed.minor(), minor);
+    }
+
+    #[rstest]
+    #[case::leading_zero("v1.01")]
+    #[case::no_prefix("1.25")]
+    #[case::major_two("v2.0")]
+    #[case::empty_minor("v1.")]
+    #[case::negative("v1.-1")]
+    #[case::whitespace(" v1.2")]
+    #[case::trailing_newline("v1.2\n")]
+    #[case::uppercase("Latest")]
+    #[case::beyond_i64("v1.9223372036854775808")]
+    #[case::non_ascii_digit("v1.٣")]
+    fn version_rejects(#[case] input: &str) {
+        let err = input.parse::<Version>().unwrap_err();
+        assert!(err.to_string().contains(r#"must be "latest" or "v1.x""#));
+    }
+
+    #[test]
+    fn level_parses_and_displays() {
+        assert_eq!("baseline".parse::<Level>(), Ok(B));
+        assert_eq!("restricted".parse::<Level>(), Ok(R));
+        assert_eq!(R.to_string(), "restricted");
+        assert!("privileged".parse::<Level>().is_err());
+        assert!("Baseline".parse::<Level>().is_err());
+    }
+
+    #[test]
+    fn defaults_do_not_touch_the_callers_spec_or_unrelated_pods() {
+        let (_, spec) = parse(&pod(
+            json!({"hostNetwork": true, "containers": [{"name": "app", "ports": [{"containerPort": 80}]}], "volumes": [{"name": "v"}]}),
+        ));
+        let defaulted = with_api_defaults(&spec);
+        assert!(matches!(defaulted, Cow::Owned(_)));
+        assert_eq!(
+            defaulted.containers[0].ports.as_ref().unwrap()[0].host_port,
+            Some(80)
+        );
+        assert!(defaulted.volumes.as_ref().unwrap()[0].empty_dir.is_some());
+        assert_eq!(
+            spec.containers[0].ports.as_ref().unwrap()[0].host_port,
+            None
+        );
+        let (_, plain) = parse(&bare());
+        assert!(matches!(with_api_defaults(&plain), Cow::Borrowed(_)));
+    }
 }

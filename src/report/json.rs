@@ -1,17 +1,47 @@
-//! The JSON report (`--output json`): the machine-readable contract from DESIGN.md, serialised as is.
+//! The JSON report (`--output json`): the machine-readable contract from DESIGN.md.
 //! Owns the byte layout only (pretty, two-space indent, trailing newline); field names and order come from
-//! the serde derives on the report types.
+//! the serde derives on the report types. Passes are streamed out as findings, never materialised.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
-use super::Report;
+use serde::Serialize;
+use serde::ser::Serializer;
+
+use super::{Decision, ExceptionUse, Report, Summary};
+
+#[derive(Serialize)]
+struct Contract<'a> {
+    decision: Decision,
+    findings: AllFindings<'a>,
+    exceptions: &'a [ExceptionUse],
+    summary: Summary,
+}
+
+/// Serialises every finding (passes included) as one sequence without collecting them.
+struct AllFindings<'a>(RefCell<Option<&'a Report>>);
+
+impl Serialize for AllFindings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0.borrow_mut().take();
+        serializer.collect_seq(report.into_iter().flat_map(Report::all_findings))
+    }
+}
 
 /// Writes `report` as pretty-printed JSON (two-space indent) followed by a newline.
 ///
 /// Field order is the declaration order of the report types, so the output is stable across runs.
 pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    out.write_all(b"\n")
+    let contract = Contract {
+        decision: report.decision,
+        findings: AllFindings(RefCell::new(Some(report))),
+        exceptions: &report.exceptions,
+        summary: report.summary,
+    };
+    let mut buffered = io::BufWriter::new(&mut *out);
+    serde_json::to_writer_pretty(&mut buffered, &contract)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 /// A realistic report shared by the golden tests of every writer.
@@ -221,10 +251,9 @@ pub(super) mod sample {
             },
         ];
 
-        Report {
-            decision: Decision::Deny,
+        Report::from_findings(
             findings,
-            exceptions: vec![
+            vec![
                 ExceptionUse {
                     name: "cilium-host-access".to_owned(),
                     state: ExceptionState::Applied,
@@ -244,16 +273,9 @@ pub(super) mod sample {
                     matched: 0,
                 },
             ],
-            summary: Summary {
-                resources: 6,
-                images: 6,
-                pass: 9,
-                fail: 4,
-                warn: 2,
-                skip: 2,
-                error: 1,
-            },
-        }
+            6,
+            6,
+        )
     }
 
     /// Rule metadata for the rules in [`report`], plus one that no finding references.
@@ -391,12 +413,7 @@ mod tests {
 
     #[test]
     fn empty_report_is_two_space_indented_with_trailing_newline() {
-        let report = Report {
-            decision: Decision::Allow,
-            findings: Vec::new(),
-            exceptions: Vec::new(),
-            summary: Summary::default(),
-        };
+        let report = Report::from_findings(Vec::new(), Vec::new(), 0, 0);
         let json = render(&report);
         assert!(json.starts_with("{\n  \"decision\": \"allow\",\n  \"findings\": [],\n"));
         assert!(json.ends_with("}\n"));

@@ -9,7 +9,7 @@ use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::{Finding, Mode, Report, ResourceId, Status};
+use super::{Finding, Mode, Report, Status};
 
 /// Writes `report` as JUnit XML: a `<testsuites>` root with totals, a `<testsuite>` per resource (in order
 /// of first appearance) and a `<testcase>` per finding.
@@ -19,19 +19,19 @@ use super::{Finding, Mode, Report, ResourceId, Status};
 pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut xml = Writer::new_with_indent(out, b' ', 2);
     xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let totals = Counts::of(&report.findings).attributes("syncgate");
+    let totals = Counts::of(report.all_findings()).attributes("syncgate");
     xml.create_element("testsuites")
         .with_attributes(totals.each())
         .write_inner_content(|xml| {
-            for (resource, findings) in group_by_resource(&report.findings) {
-                let name = resource.to_string();
-                let counts = Counts::of(findings.iter().copied()).attributes(&name);
+            for evaluated in &report.resources {
+                let name = evaluated.resource.to_string();
+                let counts = Counts::of(report.findings_of(evaluated)).attributes(&name);
                 xml.create_element("testsuite")
                     .with_attributes(counts.each())
                     .write_inner_content(|xml| {
-                        findings
-                            .iter()
-                            .try_for_each(|finding| write_case(xml, &name, finding))
+                        report
+                            .findings_of(evaluated)
+                            .try_for_each(|finding| write_case(xml, &name, &finding))
                     })?;
             }
             Ok(())
@@ -140,12 +140,12 @@ struct Counts {
 }
 
 impl Counts {
-    fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+    fn of<F: std::borrow::Borrow<Finding>>(findings: impl IntoIterator<Item = F>) -> Self {
         findings
             .into_iter()
             .fold(Counts::default(), |mut counts, finding| {
                 counts.tests += 1;
-                match finding.status {
+                match finding.borrow().status {
                     Status::Fail => counts.failures += 1,
                     Status::Error => counts.errors += 1,
                     Status::Skip => counts.skipped += 1,
@@ -173,21 +173,6 @@ impl Attributes {
     fn each(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(key, value)| (*key, value.as_str()))
     }
-}
-
-/// Groups findings by resource, keeping the order in which each resource first appears.
-fn group_by_resource(findings: &[Finding]) -> Vec<(&ResourceId, Vec<&Finding>)> {
-    let mut groups: Vec<(&ResourceId, Vec<&Finding>)> = Vec::new();
-    for finding in findings {
-        match groups
-            .iter_mut()
-            .find(|(resource, _)| *resource == &finding.resource)
-        {
-            Some((_, members)) => members.push(finding),
-            None => groups.push((&finding.resource, vec![finding])),
-        }
-    }
-    groups
 }
 
 /// An attribute value: characters XML cannot hold become `\u{…}`, and line breaks and tabs become spaces
@@ -330,7 +315,7 @@ mod tests {
         let elements = parse(&render(&report));
         let root = &elements[0];
         assert_eq!(root.name, "testsuites");
-        assert_eq!(root.count("tests"), report.findings.len());
+        assert_eq!(root.count("tests"), report.all_findings().count());
         assert_eq!(root.count("failures"), report.summary.fail);
         assert_eq!(root.count("errors"), report.summary.error);
         assert_eq!(root.count("skipped"), report.summary.skip);
@@ -342,7 +327,7 @@ mod tests {
                 .iter()
                 .map(|suite| suite.count("tests"))
                 .sum::<usize>(),
-            report.findings.len()
+            report.all_findings().count()
         );
         assert_eq!(
             suites
@@ -352,7 +337,7 @@ mod tests {
             report.summary.fail
         );
 
-        assert_eq!(named(&elements, "testcase").len(), report.findings.len());
+        assert_eq!(named(&elements, "testcase").len(), report.all_findings().count());
         assert_eq!(named(&elements, "failure").len(), report.summary.fail);
         assert_eq!(named(&elements, "error").len(), report.summary.error);
         assert_eq!(named(&elements, "skipped").len(), report.summary.skip);
@@ -375,9 +360,12 @@ mod tests {
     fn markup_characters_survive_a_round_trip() {
         let mut report = sample::report();
         let tricky = r#"value <script> & "quoted" 'single' ]]> done"#;
-        report.findings[4].message = tricky.to_owned();
-        report.findings[4].fix = Some(tricky.to_owned());
-        report.findings[4].resource.name = "a<b>&\"c\"".to_owned();
+        let at = report.findings.iter().position(|f| f.rule == "allowed-registries").unwrap();
+        report.findings[at].message = tricky.to_owned();
+        report.findings[at].fix = Some(tricky.to_owned());
+        let owner = report.resources.iter().position(|r| r.findings.contains(&at)).unwrap();
+        report.resources[owner].resource.name = "a<b>&\"c\"".to_owned();
+        report.findings[at].resource.name = "a<b>&\"c\"".to_owned();
 
         let xml = render(&report);
         let elements = parse(&xml);
@@ -399,7 +387,8 @@ mod tests {
     #[test]
     fn characters_xml_cannot_hold_are_escaped_as_text() {
         let mut report = sample::report();
-        report.findings[4].message = "bell\x07 escape\x1b[31m nul\0\nnext line".to_owned();
+        let at = report.findings.iter().position(|f| f.rule == "allowed-registries").unwrap();
+        report.findings[at].message = "bell\x07 escape\x1b[31m nul\0\nnext line".to_owned();
         let xml = render(&report);
         assert!(!xml.contains(['\x07', '\x1b', '\0']));
         let elements = parse(&xml);
@@ -415,12 +404,7 @@ mod tests {
 
     #[test]
     fn empty_report_is_an_empty_root() {
-        let report = Report {
-            decision: crate::report::Decision::Allow,
-            findings: Vec::new(),
-            exceptions: Vec::new(),
-            summary: crate::report::Summary::default(),
-        };
+        let report = Report::from_findings(Vec::new(), Vec::new(), 0, 0);
         assert_eq!(
             render(&report),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
