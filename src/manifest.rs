@@ -287,15 +287,29 @@ pub fn visit_bytes<E: From<ManifestError>>(
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|e| ManifestError::NotUtf8 { origin: origin.clone(), offset: e.valid_up_to() })?;
-    let mut reader = std::io::Cursor::new(text.as_bytes());
     let mut index = 0;
-    for node in serde_saphyr::read_with_options::<_, Node>(&mut reader, options(text.len(), limits)) {
-        let root = node.map_err(|e| syntax_error(&e, &origin, limits))?;
-        if root.is_null() {
-            continue;
+    let mut emit = |root: Node| -> Result<(), E> {
+        if !root.is_null() {
+            each(Document { file: file.clone(), index, root })?;
+            index += 1;
         }
-        each(Document { file: file.clone(), index, root })?;
-        index += 1;
+        Ok(())
+    };
+    if text.lines().any(|l| l.starts_with('%')) {
+        // Directives belong to the document after them: let the parser stream the whole input.
+        let mut reader = std::io::Cursor::new(text.as_bytes());
+        for node in serde_saphyr::read_with_options::<_, Node>(&mut reader, options(text.len(), limits)) {
+            emit(node.map_err(|e| syntax_error(&e, &origin, limits, 0))?)?;
+        }
+        return Ok(());
+    }
+    for (offset, chunk) in split_documents(text) {
+        for mut node in serde_saphyr::from_multiple_with_options::<Node>(chunk, options(chunk.len(), limits))
+            .map_err(|e| syntax_error(&e, &origin, limits, offset))?
+        {
+            node.shift_lines(offset);
+            emit(node)?;
+        }
     }
     Ok(())
 }
@@ -323,6 +337,40 @@ fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
     Ok(out)
 }
 
+/// Splits a stream at its document markers (`---` or `...` at the start of a line, which YAML forbids
+/// inside content), so each document is parsed and dropped on its own. Yields each chunk with the
+/// number of lines before it.
+fn split_documents(text: &str) -> impl Iterator<Item = (u32, &str)> {
+    let mut start = 0;
+    let mut start_line = 0u32;
+    let mut line = 0u32;
+    let mut pos = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        while pos < text.len() {
+            let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1);
+            let current = &text[pos..end];
+            let is_marker = (current.starts_with("---") || current.starts_with("..."))
+                && current[3..].chars().next().is_none_or(char::is_whitespace);
+            if is_marker && pos > start {
+                let chunk = (start_line, &text[start..pos]);
+                start = pos;
+                start_line = line;
+                line += 1;
+                pos = end;
+                return Some(chunk);
+            }
+            line += 1;
+            pos = end;
+        }
+        done = true;
+        Some((start_line, &text[start..]))
+    })
+}
+
 /// Parses one input (a file's bytes or stdin) into documents, dropping empty documents.
 pub fn parse_bytes(bytes: &[u8], file: Option<String>, limits: &Limits) -> Result<Vec<Document>, ManifestError> {
     let mut out = Vec::new();
@@ -345,11 +393,13 @@ fn options(len: usize, limits: &Limits) -> serde_saphyr::Options {
             max_depth: limits.max_depth,
         },
         alias_limits: alias_limits(limits),
+        // Node's own visitor refuses duplicates with the key named, in one pass over small maps.
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         with_snippet: false,
     }
 }
 
-fn syntax_error(e: &serde_saphyr::Error, origin: &str, limits: &Limits) -> ManifestError {
+fn syntax_error(e: &serde_saphyr::Error, origin: &str, limits: &Limits, line_offset: u32) -> ManifestError {
     let message = e.to_string();
     let message = if message.contains("budget breached") || message.contains("alias") {
         format!(
@@ -359,7 +409,8 @@ fn syntax_error(e: &serde_saphyr::Error, origin: &str, limits: &Limits) -> Manif
     } else {
         message
     };
-    ManifestError::Syntax { origin: origin.to_owned(), line: e.location().map_or(0, |l| l.line()), message }
+    let line = e.location().map_or(0, |l| l.line() + u64::from(line_offset));
+    ManifestError::Syntax { origin: origin.to_owned(), line, message }
 }
 
 fn alias_limits(limits: &Limits) -> serde_saphyr::options::AliasLimits {

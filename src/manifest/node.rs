@@ -47,6 +47,22 @@ impl Node {
         Node { line: 0, value }
     }
 
+    /// Adds `offset` to the line of this node and every node below it (for documents parsed apart
+    /// from the lines before them).
+    pub fn shift_lines(&mut self, offset: u32) {
+        if offset == 0 {
+            return;
+        }
+        if self.line > 0 {
+            self.line = self.line.saturating_add(offset);
+        }
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.shift_lines(offset)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(_, n)| n.shift_lines(offset)),
+            _ => {}
+        }
+    }
+
     /// The child under `key` when this is a mapping.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Node> {
