@@ -8,6 +8,8 @@
 //! hardened), as a production cluster's would be. Usage:
 //! `cargo run --release --bin syncgate-bench [-- RESOURCES [RUNS]]`.
 
+#![allow(clippy::print_stdout, reason = "a benchmark command prints its figures")]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -188,7 +190,10 @@ fn compare(resources: usize, runs: usize) -> anyhow::Result<()> {
     let (floor_s, check_s, json_s) = (median(floor), median(check), median(json));
     let ratio = check_s / floor_s;
     let budget = 3 * size + 50 * 1_048_576;
-    println!("floor (serde-saphyr parse + emit, same stream): median {floor_s:.3} s over {runs} runs, peak RSS {:.1} MiB", mib(floor_rss));
+    println!(
+        "floor (serde-saphyr parse + emit, same stream): median {floor_s:.3} s over {runs} runs, peak RSS {:.1} MiB",
+        mib(floor_rss)
+    );
     println!("check --offline (text report): median {check_s:.3} s, peak RSS {:.1} MiB", mib(check_rss));
     println!(
         "check --offline -o json (every finding, passes included): median {json_s:.3} s ({:.2}x floor), peak RSS {:.1} MiB",
@@ -207,20 +212,20 @@ fn compare(resources: usize, runs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn checkov(input: &Path, check_s: f64) -> anyhow::Result<()> {
+fn checkov(input: &Path, syncgate_seconds: f64) -> anyhow::Result<()> {
     let Ok(found) = which("checkov") else {
         println!("checkov: not on PATH, peer ratio not measured (pip install checkov to compare)");
         return Ok(());
     };
     // The checks closest to syncgate's rules (checkov's Kubernetes framework ids).
     let checks = "CKV_K8S_16,CKV_K8S_17,CKV_K8S_18,CKV_K8S_19,CKV_K8S_20,CKV_K8S_22,CKV_K8S_23,CKV_K8S_25,CKV_K8S_26,CKV_K8S_28,CKV_K8S_10,CKV_K8S_12,CKV_K8S_14,CKV_K8S_40,CKV_K8S_43,CKV_K8S_31";
-    let dir = input.parent().context("input has a parent")?.join("checkov");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::copy(input, dir.join("stream.yaml"))?;
+    let scan_dir = input.parent().context("input has a parent")?.join("checkov");
+    std::fs::create_dir_all(&scan_dir)?;
+    std::fs::copy(input, scan_dir.join("stream.yaml"))?;
     let start = Instant::now();
     let out = Command::new(found)
         .args(["--framework", "kubernetes", "--quiet", "--compact", "-o", "json", "--check", checks, "-d"])
-        .arg(&dir)
+        .arg(&scan_dir)
         .output()?;
     let seconds = start.elapsed().as_secs_f64();
     // checkov prints one JSON object (or a list of them) with a summary of what it evaluated.
@@ -232,7 +237,7 @@ fn checkov(input: &Path, check_s: f64) -> anyhow::Result<()> {
         checks.split(',').count(),
         summary["passed"],
         summary["failed"],
-        seconds / check_s
+        seconds / syncgate_seconds
     );
     Ok(())
 }
@@ -275,14 +280,38 @@ fn generate(resources: usize) -> String {
         };
         let pod = pod_spec(&image, hardened, next() % 7 == 0);
         let doc = match i % 10 {
-            0 => format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: {ns}\nspec:\n  selector: {{app: svc-{i}}}\n  ports:\n  - port: 80\n    targetPort: 8080\n"),
-            1 => format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  config.yaml: |\n    level: info\n    replicas: {}\n", i % 5),
-            2 => format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db-{i}\n  namespace: {ns}\nspec:\n  serviceName: db-{i}\n  selector:\n    matchLabels: {{app: db-{i}}}\n  template:\n    metadata:\n      labels: {{app: db-{i}}}\n    spec:\n{}", indent(&pod, 6)),
-            3 => format!("apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent-{i}\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: agent-{i}}}\n  template:\n    metadata:\n      labels: {{app: agent-{i}}}\n    spec:\n{}", indent(&pod, 6)),
-            4 => format!("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job-{i}\n  namespace: {ns}\nspec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n{}", indent(&pod, 10)),
-            5 => format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i}\n  namespace: {ns}\nspec:\n{}", indent(&pod, 2)),
-            6 => format!("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once-{i}\n  namespace: {ns}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n{}", indent(&pod, 6)),
-            _ => format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: {ns}\n  labels: {{app: app-{i}, tier: backend}}\nspec:\n  replicas: {}\n  selector:\n    matchLabels: {{app: app-{i}}}\n  template:\n    metadata:\n      labels: {{app: app-{i}}}\n    spec:\n{}", 1 + i % 3, indent(&pod, 6)),
+            0 => format!(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: {ns}\nspec:\n  selector: {{app: svc-{i}}}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+            ),
+            1 => format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  config.yaml: |\n    level: info\n    replicas: {}\n",
+                i % 5
+            ),
+            2 => format!(
+                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db-{i}\n  namespace: {ns}\nspec:\n  serviceName: db-{i}\n  selector:\n    matchLabels: {{app: db-{i}}}\n  template:\n    metadata:\n      labels: {{app: db-{i}}}\n    spec:\n{}",
+                indent(&pod, 6)
+            ),
+            3 => format!(
+                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent-{i}\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: agent-{i}}}\n  template:\n    metadata:\n      labels: {{app: agent-{i}}}\n    spec:\n{}",
+                indent(&pod, 6)
+            ),
+            4 => format!(
+                "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job-{i}\n  namespace: {ns}\nspec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n{}",
+                indent(&pod, 10)
+            ),
+            5 => format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i}\n  namespace: {ns}\nspec:\n{}",
+                indent(&pod, 2)
+            ),
+            6 => format!(
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once-{i}\n  namespace: {ns}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n{}",
+                indent(&pod, 6)
+            ),
+            _ => format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: {ns}\n  labels: {{app: app-{i}, tier: backend}}\nspec:\n  replicas: {}\n  selector:\n    matchLabels: {{app: app-{i}}}\n  template:\n    metadata:\n      labels: {{app: app-{i}}}\n    spec:\n{}",
+                1 + i % 3,
+                indent(&pod, 6)
+            ),
         };
         out.push_str("---\n");
         out.push_str(&doc);
@@ -317,5 +346,9 @@ fn pod_spec(image: &str, hardened: bool, host: bool) -> String {
 
 fn indent(text: &str, by: usize) -> String {
     let pad = " ".repeat(by);
-    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+    let mut out = String::with_capacity(text.len() + text.lines().count() * by);
+    for line in text.lines() {
+        let _ = writeln!(out, "{pad}{line}");
+    }
+    out
 }

@@ -76,9 +76,7 @@ pub enum ImageError {
     },
 
     /// The normalised repository path is longer than [`MAX_REPOSITORY_LEN`].
-    #[error(
-        "invalid image reference {reference:?}: repository name is longer than 255 characters (got {len})"
-    )]
+    #[error("invalid image reference {reference:?}: repository name is longer than 255 characters (got {len})")]
     NameTooLong {
         /// The reference as written.
         reference: String,
@@ -164,9 +162,7 @@ pub enum DigestError {
     },
 
     /// The hex value of a registered algorithm has the right length but a character outside `[0-9a-f]`.
-    #[error(
-        "{algorithm} digest must be {expected} lowercase hex characters, found {found:?} at position {position}"
-    )]
+    #[error("{algorithm} digest must be {expected} lowercase hex characters, found {found:?} at position {position}")]
     NotLowercaseHex {
         /// The registered algorithm.
         algorithm: &'static str,
@@ -188,19 +184,14 @@ impl Digest {
     pub fn parse(value: &str) -> Result<Self, ImageError> {
         match check_digest(value) {
             Ok(()) => Ok(Self(value.to_owned())),
-            Err(reason) => Err(ImageError::Digest {
-                value: value.to_owned(),
-                reason,
-            }),
+            Err(reason) => Err(ImageError::Digest { value: value.to_owned(), reason }),
         }
     }
 
     /// The algorithm, e.g. `sha256`.
     #[must_use]
     pub fn algorithm(&self) -> &str {
-        self.0
-            .split_once(':')
-            .map_or("", |(algorithm, _)| algorithm)
+        self.0.split_once(':').map_or("", |(algorithm, _)| algorithm)
     }
 
     /// The lowercase hex value after the `:`.
@@ -328,39 +319,18 @@ impl ImageRef {
     /// The same reference pinned to `digest`; a tag is kept (`name:tag@digest`), an existing digest replaced.
     #[must_use]
     pub fn with_digest(&self, digest: Digest) -> Self {
-        Self::derived(
-            self.name.clone(),
-            self.registry_len,
-            self.tag.clone(),
-            Some(digest),
-        )
+        Self::derived(self.name.clone(), self.registry_len, self.tag.clone(), Some(digest))
     }
 
     /// The same reference without its tag; a digest is kept.
     #[must_use]
     pub fn without_tag(&self) -> Self {
-        Self::derived(
-            self.name.clone(),
-            self.registry_len,
-            None,
-            self.digest.clone(),
-        )
+        Self::derived(self.name.clone(), self.registry_len, None, self.digest.clone())
     }
 
     /// Builds a reference from already validated parts; its `original` is its normalised form.
-    fn derived(
-        name: String,
-        registry_len: usize,
-        tag: Option<String>,
-        digest: Option<Digest>,
-    ) -> Self {
-        let mut image = Self {
-            original: String::new(),
-            name,
-            registry_len,
-            tag,
-            digest,
-        };
+    fn derived(name: String, registry_len: usize, tag: Option<String>, digest: Option<Digest>) -> Self {
+        let mut image = Self { original: String::new(), name, registry_len, tag, digest };
         image.original = image.to_string();
         image
     }
@@ -470,9 +440,7 @@ fn parse_reference(reference: &str) -> Result<ImageRef, ImageError> {
         return Err(ImageError::Empty);
     }
     if reference.len() == 64 && reference.bytes().all(is_lower_hex) {
-        return Err(ImageError::HexIdentifier {
-            reference: reference.to_owned(),
-        });
+        return Err(ImageError::HexIdentifier { reference: reference.to_owned() });
     }
 
     // Neither name nor tag may contain '@', and neither may a digest: the first '@' splits.
@@ -493,10 +461,7 @@ fn parse_reference(reference: &str) -> Result<ImageRef, ImageError> {
     let namespace = if official { OFFICIAL_NAMESPACE } else { "" };
     let path_len = namespace.len() + path.len();
     if path_len > MAX_REPOSITORY_LEN {
-        return Err(ImageError::NameTooLong {
-            reference: reference.to_owned(),
-            len: path_len,
-        });
+        return Err(ImageError::NameTooLong { reference: reference.to_owned(), len: path_len });
     }
     if let Some(tag) = tag {
         check_tag(reference, tag)?;
@@ -505,10 +470,7 @@ fn parse_reference(reference: &str) -> Result<ImageRef, ImageError> {
         Some(digest) => match check_digest(digest) {
             Ok(()) => Some(Digest(digest.to_owned())),
             Err(reason) => {
-                return Err(ImageError::InvalidDigest {
-                    reference: reference.to_owned(),
-                    reason,
-                });
+                return Err(ImageError::InvalidDigest { reference: reference.to_owned(), reason });
             }
         },
         None => None,
@@ -525,31 +487,22 @@ fn parse_reference(reference: &str) -> Result<ImageRef, ImageError> {
 
 /// An [`ImageError::Syntax`] for `reference`.
 fn syntax_error(reference: &str, reason: String) -> ImageError {
-    ImageError::Syntax {
-        reference: reference.to_owned(),
-        reason,
-    }
+    ImageError::Syntax { reference: reference.to_owned(), reason }
 }
 
 /// Checks the repository path as written (before `library/` is added).
 fn check_path(reference: &str, path: &str) -> Result<(), ImageError> {
     if path.is_empty() {
-        return Err(syntax_error(
-            reference,
-            "repository name is missing".to_owned(),
-        ));
+        return Err(syntax_error(reference, "repository name is missing".to_owned()));
     }
     if path.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ImageError::Uppercase {
-            reference: reference.to_owned(),
-        });
+        return Err(ImageError::Uppercase { reference: reference.to_owned() });
     }
     for component in path.split('/') {
         if component.is_empty() {
             return Err(syntax_error(
                 reference,
-                "repository name has an empty path component (\"//\" or a leading or trailing \"/\")"
-                    .to_owned(),
+                "repository name has an empty path component (\"//\" or a leading or trailing \"/\")".to_owned(),
             ));
         }
         if !is_path_component(component) {
@@ -571,13 +524,10 @@ fn resolve_registry<'a>(reference: &str, registry: Registry<'a>) -> Result<&'a s
         Registry::Explicit(host) if host == LEGACY_DOCKER_HUB => Ok(DOCKER_HUB),
         Registry::Explicit(host) if is_domain(host) => Ok(host),
         Registry::Explicit(host)
-            if host.bytes().any(|b| b.is_ascii_uppercase())
-                && is_path_component(&host.to_ascii_lowercase()) =>
+            if host.bytes().any(|b| b.is_ascii_uppercase()) && is_path_component(&host.to_ascii_lowercase()) =>
         {
             // Lowercased, the first segment would be an ordinary path component.
-            Err(ImageError::Uppercase {
-                reference: reference.to_owned(),
-            })
+            Err(ImageError::Uppercase { reference: reference.to_owned() })
         }
         Registry::Explicit(host) => Err(syntax_error(
             reference,
@@ -605,10 +555,7 @@ fn check_tag(reference: &str, tag: &str) -> Result<(), ImageError> {
         ));
     }
     if tag.len() > MAX_TAG_LEN {
-        return Err(ImageError::TagTooLong {
-            reference: reference.to_owned(),
-            tag: tag.to_owned(),
-        });
+        return Err(ImageError::TagTooLong { reference: reference.to_owned(), tag: tag.to_owned() });
     }
     Ok(())
 }
@@ -626,9 +573,7 @@ enum Registry<'a> {
 fn split_registry(name_and_tag: &str) -> (Registry<'_>, &str) {
     match name_and_tag.split_once('/') {
         Some((first, rest))
-            if first == LOCALHOST
-                || first.contains(['.', ':'])
-                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+            if first == LOCALHOST || first.contains(['.', ':']) || first.bytes().any(|b| b.is_ascii_uppercase()) =>
         {
             (Registry::Explicit(first), rest)
         }
@@ -642,8 +587,7 @@ fn is_domain(domain: &str) -> bool {
         let Some((address, after)) = bracketed.split_once(']') else {
             return false;
         };
-        let address_ok =
-            !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+        let address_ok = !address.is_empty() && address.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
         let port = match after {
             "" => None,
             after => match after.strip_prefix(':') {
@@ -669,9 +613,7 @@ fn is_domain_name(host: &str) -> bool {
             (Some(first), Some(last)) => {
                 first.is_ascii_alphanumeric()
                     && last.is_ascii_alphanumeric()
-                    && bytes
-                        .iter()
-                        .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                    && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
             }
             _ => false,
         }
@@ -712,45 +654,24 @@ fn check_digest(digest: &str) -> Result<(), DigestError> {
         return Err(DigestError::MissingSeparator);
     };
     if !is_digest_algorithm(algorithm) {
-        return Err(DigestError::InvalidAlgorithm {
-            algorithm: algorithm.to_owned(),
-        });
+        return Err(DigestError::InvalidAlgorithm { algorithm: algorithm.to_owned() });
     }
-    let Some(&(algorithm, expected)) = REGISTERED_ALGORITHMS
-        .iter()
-        .find(|(registered, _)| *registered == algorithm)
+    let Some(&(algorithm, expected)) = REGISTERED_ALGORITHMS.iter().find(|(registered, _)| *registered == algorithm)
     else {
         let encoded_ok = !encoded.is_empty()
-            && encoded
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+            && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
         return Err(if encoded_ok {
-            DigestError::UnsupportedAlgorithm {
-                algorithm: algorithm.to_owned(),
-            }
+            DigestError::UnsupportedAlgorithm { algorithm: algorithm.to_owned() }
         } else {
             DigestError::InvalidEncoded
         });
     };
     let got = encoded.chars().count();
     if got != expected {
-        return Err(DigestError::WrongLength {
-            algorithm,
-            expected,
-            got,
-        });
+        return Err(DigestError::WrongLength { algorithm, expected, got });
     }
-    match encoded
-        .chars()
-        .enumerate()
-        .find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f'))
-    {
-        Some((position, found)) => Err(DigestError::NotLowercaseHex {
-            algorithm,
-            expected,
-            found,
-            position,
-        }),
+    match encoded.chars().enumerate().find(|(_, c)| !matches!(c, '0'..='9' | 'a'..='f')) {
+        Some((position, found)) => Err(DigestError::NotLowercaseHex { algorithm, expected, found, position }),
         None => Ok(()),
     }
 }
@@ -803,34 +724,10 @@ mod tests {
 
     #[rstest]
     #[case::docker_hub_short_name_gets_library("nginx", "docker.io", "library/nginx", None, false)]
-    #[case::docker_hub_short_name_with_tag(
-        "nginx:1.25",
-        "docker.io",
-        "library/nginx",
-        Some("1.25"),
-        false
-    )]
-    #[case::docker_hub_explicit_library(
-        "library/nginx:1.25",
-        "docker.io",
-        "library/nginx",
-        Some("1.25"),
-        false
-    )]
-    #[case::docker_hub_user_namespace(
-        "bitnami/redis:7.2",
-        "docker.io",
-        "bitnami/redis",
-        Some("7.2"),
-        false
-    )]
-    #[case::docker_hub_explicit_domain_gets_library(
-        "docker.io/nginx",
-        "docker.io",
-        "library/nginx",
-        None,
-        false
-    )]
+    #[case::docker_hub_short_name_with_tag("nginx:1.25", "docker.io", "library/nginx", Some("1.25"), false)]
+    #[case::docker_hub_explicit_library("library/nginx:1.25", "docker.io", "library/nginx", Some("1.25"), false)]
+    #[case::docker_hub_user_namespace("bitnami/redis:7.2", "docker.io", "bitnami/redis", Some("7.2"), false)]
+    #[case::docker_hub_explicit_domain_gets_library("docker.io/nginx", "docker.io", "library/nginx", None, false)]
     #[case::docker_hub_explicit_full(
         "docker.io/library/nginx:latest",
         "docker.io",
@@ -838,34 +735,10 @@ mod tests {
         Some("latest"),
         false
     )]
-    #[case::legacy_index_domain_normalised(
-        "index.docker.io/nginx:1",
-        "docker.io",
-        "library/nginx",
-        Some("1"),
-        false
-    )]
-    #[case::legacy_index_domain_with_namespace(
-        "index.docker.io/acme/api",
-        "docker.io",
-        "acme/api",
-        None,
-        false
-    )]
-    #[case::docker_hub_nested_path(
-        "acme/team/api:v2",
-        "docker.io",
-        "acme/team/api",
-        Some("v2"),
-        false
-    )]
-    #[case::ghcr_nested_path(
-        "ghcr.io/acme/platform/api:v1.2.3",
-        "ghcr.io",
-        "acme/platform/api",
-        Some("v1.2.3"),
-        false
-    )]
+    #[case::legacy_index_domain_normalised("index.docker.io/nginx:1", "docker.io", "library/nginx", Some("1"), false)]
+    #[case::legacy_index_domain_with_namespace("index.docker.io/acme/api", "docker.io", "acme/api", None, false)]
+    #[case::docker_hub_nested_path("acme/team/api:v2", "docker.io", "acme/team/api", Some("v2"), false)]
+    #[case::ghcr_nested_path("ghcr.io/acme/platform/api:v1.2.3", "ghcr.io", "acme/platform/api", Some("v1.2.3"), false)]
     #[case::registry_single_component_no_library("ghcr.io/api", "ghcr.io", "api", None, false)]
     #[case::registry_with_port(
         "registry.example.com:5000/acme/api:1",
@@ -877,23 +750,11 @@ mod tests {
     #[case::ipv4_with_port("127.0.0.1:5000/api:dev", "127.0.0.1:5000", "api", Some("dev"), false)]
     #[case::bare_host_with_port("myregistry:5000/api", "myregistry:5000", "api", None, false)]
     #[case::localhost("localhost/api", "localhost", "api", None, false)]
-    #[case::localhost_with_port(
-        "localhost:5000/acme/api:1",
-        "localhost:5000",
-        "acme/api",
-        Some("1"),
-        false
-    )]
+    #[case::localhost_with_port("localhost:5000/acme/api:1", "localhost:5000", "acme/api", Some("1"), false)]
     #[case::ipv6_with_port("[::1]:5000/api:1", "[::1]:5000", "api", Some("1"), false)]
     #[case::ipv6_without_port("[2001:db8::1]/acme/api", "[2001:db8::1]", "acme/api", None, false)]
     #[case::uppercase_first_segment_is_registry("Registry/api", "Registry", "api", None, false)]
-    #[case::single_localhost_is_repository(
-        "localhost",
-        "docker.io",
-        "library/localhost",
-        None,
-        false
-    )]
+    #[case::single_localhost_is_repository("localhost", "docker.io", "library/localhost", None, false)]
     #[case::single_dotted_name_is_repository(
         "example.com:5000",
         "docker.io",
@@ -901,13 +762,7 @@ mod tests {
         Some("5000"),
         false
     )]
-    #[case::path_separators(
-        "a/b.c/d_e/f__g/h---i",
-        "docker.io",
-        "a/b.c/d_e/f__g/h---i",
-        None,
-        false
-    )]
+    #[case::path_separators("a/b.c/d_e/f__g/h---i", "docker.io", "a/b.c/d_e/f__g/h---i", None, false)]
     #[case::tag_with_uppercase_and_underscore(
         "nginx:Stable_1.0-rc.1",
         "docker.io",
@@ -951,10 +806,7 @@ mod tests {
 
     #[rstest]
     #[case::empty("", r#"invalid image reference "": empty"#)]
-    #[case::uppercase_short_name(
-        "Nginx:1",
-        r#"invalid image reference "Nginx:1": repository name must be lowercase"#
-    )]
+    #[case::uppercase_short_name("Nginx:1", r#"invalid image reference "Nginx:1": repository name must be lowercase"#)]
     #[case::uppercase_in_path(
         "ghcr.io/Acme/api",
         r#"invalid image reference "ghcr.io/Acme/api": repository name must be lowercase"#
@@ -975,18 +827,12 @@ mod tests {
         "nginx@",
         r#"invalid image reference "nginx@": invalid digest: digest is empty, expected "sha256:<64 lowercase hex characters>""#
     )]
-    #[case::tag_empty(
-        "nginx:",
-        r#"invalid image reference "nginx:": tag is empty after ':'"#
-    )]
+    #[case::tag_empty("nginx:", r#"invalid image reference "nginx:": tag is empty after ':'"#)]
     #[case::tag_leading_dot(
         "nginx:.1",
         r#"invalid image reference "nginx:.1": tag ".1" must start with a letter, digit or "_" and contain only letters, digits, "_", "." and "-""#
     )]
-    #[case::missing_repository(
-        ":latest",
-        r#"invalid image reference ":latest": repository name is missing"#
-    )]
+    #[case::missing_repository(":latest", r#"invalid image reference ":latest": repository name is missing"#)]
     #[case::empty_path_component(
         "acme//api",
         r#"invalid image reference "acme//api": repository name has an empty path component ("//" or a leading or trailing "/")"#
@@ -1047,18 +893,8 @@ mod tests {
         let tag = "t".repeat(MAX_TAG_LEN + 1);
         let input = format!("nginx:{tag}");
         let error = parse_err(&input);
-        assert_eq!(
-            error,
-            ImageError::TagTooLong {
-                reference: input.clone(),
-                tag: tag.clone()
-            }
-        );
-        assert!(
-            error
-                .to_string()
-                .ends_with(&format!("tag \"{tag}\" is longer than 128 characters"))
-        );
+        assert_eq!(error, ImageError::TagTooLong { reference: input.clone(), tag: tag.clone() });
+        assert!(error.to_string().ends_with(&format!("tag \"{tag}\" is longer than 128 characters")));
     }
 
     #[rstest]
@@ -1078,11 +914,7 @@ mod tests {
                 matches!(error, ImageError::NameTooLong { len: got, .. } if got == MAX_REPOSITORY_LEN + 1),
                 "{error:?}"
             );
-            assert!(
-                error
-                    .to_string()
-                    .ends_with("repository name is longer than 255 characters (got 256)")
-            );
+            assert!(error.to_string().ends_with("repository name is longer than 255 characters (got 256)"));
         }
     }
 
@@ -1111,21 +943,12 @@ mod tests {
         &HEX.to_uppercase(),
         "sha256 digest must be 64 lowercase hex characters, found 'C' at position 1"
     )]
-    #[case::sha512_wrong_length(
-        "sha512:abcd",
-        "sha512 digest must be 128 lowercase hex characters, got 4"
-    )]
+    #[case::sha512_wrong_length("sha512:abcd", "sha512 digest must be 128 lowercase hex characters, got 4")]
     fn digest_hex_errors(#[case] hex_or_digest: &str, #[case] reason: &str) {
-        let input = if hex_or_digest.contains(':') {
-            hex_or_digest.to_owned()
-        } else {
-            format!("sha256:{hex_or_digest}")
-        };
+        let input =
+            if hex_or_digest.contains(':') { hex_or_digest.to_owned() } else { format!("sha256:{hex_or_digest}") };
         let error = input.parse::<Digest>().unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            format!("invalid digest {input:?}: {reason}")
-        );
+        assert_eq!(error.to_string(), format!("invalid digest {input:?}: {reason}"));
     }
 
     #[test]
@@ -1133,9 +956,7 @@ mod tests {
         let input = format!("sha256:{}C{}", &HEX[..10], &HEX[11..]);
         let error = input.parse::<Digest>().unwrap_err();
         assert!(
-            error.to_string().ends_with(
-                "sha256 digest must be 64 lowercase hex characters, found 'C' at position 10"
-            ),
+            error.to_string().ends_with("sha256 digest must be 64 lowercase hex characters, found 'C' at position 10"),
             "{error}"
         );
     }
@@ -1157,20 +978,11 @@ mod tests {
     fn digest_errors(#[case] input: &str, #[case] reason: DigestError) {
         assert_eq!(
             input.parse::<Digest>(),
-            Err(ImageError::Digest {
-                value: input.to_owned(),
-                reason: reason.clone()
-            })
+            Err(ImageError::Digest { value: input.to_owned(), reason: reason.clone() })
         );
         // The same digest inside a reference is reported against the reference.
         let reference = format!("ghcr.io/acme/api@{input}");
-        assert_eq!(
-            parse_err(&reference),
-            ImageError::InvalidDigest {
-                reference: reference.clone(),
-                reason
-            }
-        );
+        assert_eq!(parse_err(&reference), ImageError::InvalidDigest { reference: reference.clone(), reason });
     }
 
     #[test]
@@ -1178,18 +990,13 @@ mod tests {
         let input = format!("nginx@{SHA}@{SHA}");
         assert!(matches!(
             parse_err(&input),
-            ImageError::InvalidDigest {
-                reason: DigestError::WrongLength { got: 136, .. },
-                ..
-            }
+            ImageError::InvalidDigest { reason: DigestError::WrongLength { got: 136, .. }, .. }
         ));
     }
 
     #[test]
     fn unsupported_algorithm_message() {
-        let error = "md5:d41d8cd98f00b204e9800998ecf8427e"
-            .parse::<Digest>()
-            .unwrap_err();
+        let error = "md5:d41d8cd98f00b204e9800998ecf8427e".parse::<Digest>().unwrap_err();
         assert_eq!(
             error.to_string(),
             r#"invalid digest "md5:d41d8cd98f00b204e9800998ecf8427e": unsupported digest algorithm "md5", expected sha256, sha384 or sha512"#
@@ -1233,10 +1040,7 @@ mod tests {
         assert_eq!(bare.to_string(), format!("docker.io/library/nginx@{SHA}"));
         assert_eq!(bare.tag(), None);
         assert!(!bare.is_latest());
-        assert_eq!(
-            parse("nginx:1.25").without_tag().to_string(),
-            "docker.io/library/nginx"
-        );
+        assert_eq!(parse("nginx:1.25").without_tag().to_string(), "docker.io/library/nginx");
     }
 
     #[rstest]

@@ -149,9 +149,7 @@ impl Resource<'_> {
         if let Some(name) = meta.and_then(|m| m.get("name")).and_then(Node::as_str) {
             return name.to_owned();
         }
-        meta.and_then(|m| m.get("generateName"))
-            .and_then(Node::as_str)
-            .map_or_else(String::new, |g| format!("{g}*"))
+        meta.and_then(|m| m.get("generateName")).and_then(Node::as_str).map_or_else(String::new, |g| format!("{g}*"))
     }
 
     /// `metadata.namespace` as written.
@@ -268,7 +266,7 @@ pub fn visit<E: From<ManifestError>>(
                 return Err(ManifestError::TooLarge { origin: display, limit: limits.max_bytes }.into());
             }
             let bytes = fs::read(&file).map_err(|source| ManifestError::Read { path: display.clone(), source })?;
-            visit_bytes(&bytes, Some(display), limits, each)?;
+            visit_bytes(&bytes, Some(&display), limits, each)?;
         }
     }
     Ok(())
@@ -277,11 +275,11 @@ pub fn visit<E: From<ManifestError>>(
 /// Parses one input's bytes document by document into `each`, dropping empty documents.
 pub fn visit_bytes<E: From<ManifestError>>(
     bytes: &[u8],
-    file: Option<String>,
+    file: Option<&str>,
     limits: &Limits,
     each: &mut dyn FnMut(Document) -> Result<(), E>,
 ) -> Result<(), E> {
-    let origin = file.clone().unwrap_or_else(|| "<stdin>".to_owned());
+    let origin = file.unwrap_or("<stdin>").to_owned();
     if bytes.len() > limits.max_bytes {
         return Err(ManifestError::TooLarge { origin, limit: limits.max_bytes }.into());
     }
@@ -290,7 +288,7 @@ pub fn visit_bytes<E: From<ManifestError>>(
     let mut index = 0;
     let mut emit = |root: Node| -> Result<(), E> {
         if !root.is_null() {
-            each(Document { file: file.clone(), index, root })?;
+            each(Document { file: file.map(str::to_owned), index, root })?;
             index += 1;
         }
         Ok(())
@@ -315,7 +313,8 @@ pub fn visit_bytes<E: From<ManifestError>>(
 }
 
 fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
-    let meta = fs::metadata(input).map_err(|source| ManifestError::Read { path: input.display().to_string(), source })?;
+    let meta =
+        fs::metadata(input).map_err(|source| ManifestError::Read { path: input.display().to_string(), source })?;
     if !meta.is_dir() {
         return Ok(vec![input.to_path_buf()]);
     }
@@ -372,7 +371,7 @@ fn split_documents(text: &str) -> impl Iterator<Item = (u32, &str)> {
 }
 
 /// Parses one input (a file's bytes or stdin) into documents, dropping empty documents.
-pub fn parse_bytes(bytes: &[u8], file: Option<String>, limits: &Limits) -> Result<Vec<Document>, ManifestError> {
+pub fn parse_bytes(bytes: &[u8], file: Option<&str>, limits: &Limits) -> Result<Vec<Document>, ManifestError> {
     let mut out = Vec::new();
     visit_bytes(bytes, file, limits, &mut |d| {
         out.push(d);
@@ -434,8 +433,8 @@ impl Document {
     pub fn resources(&self, index: usize) -> Result<Vec<Resource<'_>>, ManifestError> {
         let root = &self.root;
         check_object(self, root, None)?;
-        let is_list = root.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List"))
-            && root.get("items").is_some();
+        let is_list =
+            root.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List")) && root.get("items").is_some();
         if !is_list {
             return Ok(vec![Resource { address: Address { document: index, item: None }, document: self, node: root }]);
         }
@@ -484,18 +483,33 @@ fn location_of(document: &Document, path: &FieldPath) -> SourceLocation {
 fn check_object(document: &Document, node: &Node, item: Option<usize>) -> Result<(), ManifestError> {
     let prefix = Address { document: 0, item }.prefix();
     let what = item.map_or_else(|| "document".to_owned(), |i| format!("items[{i}]"));
-    let fail = |path: &FieldPath, message: String| ManifestError::NotAnObject { location: location_of(document, &prefix.join(path)), message };
+    let fail = |path: &FieldPath, message: String| ManifestError::NotAnObject {
+        location: location_of(document, &prefix.join(path)),
+        message,
+    };
     if node.as_map().is_none() {
-        return Err(fail(&FieldPath::root(), format!("{what} is a {}, not a Kubernetes object (a mapping with apiVersion, kind and metadata)", node.type_name())));
+        return Err(fail(
+            &FieldPath::root(),
+            format!(
+                "{what} is a {}, not a Kubernetes object (a mapping with apiVersion, kind and metadata)",
+                node.type_name()
+            ),
+        ));
     }
     for field in ["apiVersion", "kind"] {
         match node.get(field) {
             Some(v) if v.as_str().is_some_and(|s| !s.is_empty()) => {}
-            Some(v) => return Err(fail(&FieldPath::root().key(field), format!("{what}: {field} must be a non-empty string, found {}", v.type_name()))),
+            Some(v) => {
+                return Err(fail(
+                    &FieldPath::root().key(field),
+                    format!("{what}: {field} must be a non-empty string, found {}", v.type_name()),
+                ));
+            }
             None => return Err(fail(&FieldPath::root(), format!("{what} has no {field}: not a Kubernetes object"))),
         }
     }
-    let is_list = node.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List")) && node.get("items").is_some();
+    let is_list =
+        node.get("kind").and_then(Node::as_str).is_some_and(|k| k.ends_with("List")) && node.get("items").is_some();
     if is_list {
         return Ok(());
     }
@@ -503,15 +517,24 @@ fn check_object(document: &Document, node: &Node, item: Option<usize>) -> Result
         return Err(fail(&FieldPath::root(), format!("{what} ({}) has no metadata", kind_of(node))));
     };
     if meta.as_map().is_none() {
-        return Err(fail(&FieldPath::root().key("metadata"), format!("{what}: metadata must be a mapping, found {}", meta.type_name())));
+        return Err(fail(
+            &FieldPath::root().key("metadata"),
+            format!("{what}: metadata must be a mapping, found {}", meta.type_name()),
+        ));
     }
     for field in ["name", "namespace", "generateName"] {
         if let Some(v) = meta.get(field).filter(|v| v.as_str().is_none()) {
-            return Err(fail(&FieldPath::root().key("metadata").key(field), format!("{what}: metadata.{field} must be a string, found {}", v.type_name())));
+            return Err(fail(
+                &FieldPath::root().key("metadata").key(field),
+                format!("{what}: metadata.{field} must be a string, found {}", v.type_name()),
+            ));
         }
     }
     if meta.get("name").is_none() && meta.get("generateName").is_none() {
-        return Err(fail(&FieldPath::root().key("metadata"), format!("{what} ({}) has neither metadata.name nor metadata.generateName", kind_of(node))));
+        return Err(fail(
+            &FieldPath::root().key("metadata"),
+            format!("{what} ({}) has neither metadata.name nor metadata.generateName", kind_of(node)),
+        ));
     }
     Ok(())
 }
@@ -528,9 +551,10 @@ pub fn pod_template<'a>(resource: &Resource<'a>, kinds: &[WorkloadKind]) -> Opti
 
 fn find_kind<'k>(resource: &Resource<'_>, kinds: &'k [WorkloadKind]) -> Option<&'k WorkloadKind> {
     // Configured kinds first, so a policy can refine a built-in; then the built-ins.
-    kinds.iter().rev().find(|k| {
-        k.kind == resource.kind() && k.api_version.as_deref().is_none_or(|v| v == resource.api_version())
-    })
+    kinds
+        .iter()
+        .rev()
+        .find(|k| k.kind == resource.kind() && k.api_version.as_deref().is_none_or(|v| v == resource.api_version()))
 }
 
 /// Every image field of a resource: each container of its pod template (init, regular, ephemeral, in

@@ -30,7 +30,7 @@ pub enum PipelineError {
     Manifest(#[from] ManifestError),
     /// A pod template does not match the Kubernetes schema.
     #[error(transparent)]
-    Workload(#[from] WorkloadError),
+    Workload(#[from] Box<WorkloadError>),
 }
 
 /// A check in progress: feed it documents in stream order, then [`Checker::finish`].

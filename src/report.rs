@@ -283,7 +283,8 @@ impl Report {
                     || (key.1.is_none() && key.0 == &r.resource)
             });
             if !same {
-                let location = finding.location.clone().unwrap_or(SourceLocation { file: None, document: 0, line: None });
+                let location =
+                    finding.location.clone().unwrap_or(SourceLocation { file: None, document: 0, line: None });
                 builder.begin(finding.resource.clone(), location);
             }
             if finding.status == Status::Pass {
@@ -302,7 +303,10 @@ impl Report {
         let mut others = others.iter().peekable();
         let mut passes = evaluated.passed.iter().peekable();
         std::iter::from_fn(move || match (passes.peek(), others.peek()) {
-            (Some(p), Some(f)) if (p.rule.as_ref(), p.policy.as_ref()) <= (f.rule.as_str(), f.policy.as_deref().unwrap_or_default()) => {
+            (Some(p), Some(f))
+                if (p.rule.as_ref(), p.policy.as_ref())
+                    <= (f.rule.as_str(), f.policy.as_deref().unwrap_or_default()) =>
+            {
                 passes.next().map(|p| Cow::Owned(pass_finding(evaluated, p)))
             }
             (_, Some(_)) => others.next().map(Cow::Borrowed),

@@ -116,7 +116,9 @@ impl<'de> Deserialize<'de> for Status {
         [Status::Pass, Status::Fail, Status::Warn, Status::Skip, Status::Error]
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown status \"{s}\", expected pass, fail, warn, skip or error")))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown status \"{s}\", expected pass, fail, warn, skip or error"))
+            })
     }
 }
 
@@ -188,7 +190,8 @@ fn find(path: &Path) -> Result<Vec<PathBuf>, TestError> {
     if !fs::metadata(path).map_err(read)?.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut entries: Vec<PathBuf> = fs::read_dir(path).map_err(read)?.filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut entries: Vec<PathBuf> =
+        fs::read_dir(path).map_err(read)?.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     let mut out = Vec::new();
     for entry in entries {
@@ -222,7 +225,8 @@ fn actual_for(findings: &[Cow<'_, Finding>], expected: &Expected) -> (Option<Sta
     let relevant: Vec<&Finding> = match &expected.container {
         None => of_rule.clone(),
         Some(c) => {
-            let own: Vec<&Finding> = of_rule.iter().copied().filter(|f| f.container.as_deref() == Some(c.as_str())).collect();
+            let own: Vec<&Finding> =
+                of_rule.iter().copied().filter(|f| f.container.as_deref() == Some(c.as_str())).collect();
             if own.is_empty() {
                 // Nothing objects to this container: it passes wherever the rule was evaluated.
                 return match aggregate(&of_rule) {
@@ -244,14 +248,16 @@ fn run_file(file: &Path, outcome: &mut Outcome) -> Result<(), TestError> {
     let invalid = |message: String| TestError::Invalid { path: display.clone(), message };
     let text = fs::read_to_string(file).map_err(|source| TestError::Read { path: display.clone(), source })?;
     let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let raw: RawTest = serde_path_to_error::deserialize(value).map_err(|e| invalid(format!("{}: {}", e.path(), e.inner())))?;
+    let raw: RawTest =
+        serde_path_to_error::deserialize(value).map_err(|e| invalid(format!("{}: {}", e.path(), e.inner())))?;
     if raw.api_version != policy::document::API_VERSION || raw.kind != "PolicyTest" {
         return Err(invalid(format!("expected apiVersion {} and kind PolicyTest", policy::document::API_VERSION)));
     }
     let base = file.parent().unwrap_or(Path::new("."));
     let resolve = |paths: &[PathBuf]| paths.iter().map(|p| base.join(p)).collect::<Vec<_>>();
     let limits = Limits::default();
-    let policies = policy::load(&resolve(&raw.spec.policies), &limits).map_err(|source| TestError::Policy { path: display.clone(), source })?;
+    let policies = policy::load(&resolve(&raw.spec.policies), &limits)
+        .map_err(|source| TestError::Policy { path: display.clone(), source })?;
     let stream = manifest::load(&resolve(&raw.spec.resources), &limits)
         .map_err(|e| TestError::Resources { path: display.clone(), source: e.into() })?;
     let now = match &raw.spec.now {
@@ -260,14 +266,25 @@ fn run_file(file: &Path, outcome: &mut Outcome) -> Result<(), TestError> {
     };
     let options = CheckOptions {
         default_namespace: raw.spec.namespace.clone(),
-        run_mode: if raw.spec.mode == Some(crate::report::Mode::Report) { RunMode::ReportOnly } else { RunMode::AsConfigured },
+        run_mode: if raw.spec.mode == Some(crate::report::Mode::Report) {
+            RunMode::ReportOnly
+        } else {
+            RunMode::AsConfigured
+        },
         now,
     };
-    let report = pipeline::check(&stream, &policies, &options).map_err(|source| TestError::Resources { path: display.clone(), source })?;
+    let report = pipeline::check(&stream, &policies, &options)
+        .map_err(|source| TestError::Resources { path: display.clone(), source })?;
     let findings: Vec<Cow<'_, Finding>> = report.all_findings().collect();
     for expected in raw.spec.results {
         let (actual, message) = actual_for(&findings, &expected);
-        outcome.results.push(CaseResult { file: display.clone(), test: raw.metadata.name.clone(), expected, actual, message });
+        outcome.results.push(CaseResult {
+            file: display.clone(),
+            test: raw.metadata.name.clone(),
+            expected,
+            actual,
+            message,
+        });
     }
     if let Some(decision) = raw.spec.decision {
         outcome.decisions.push((display.clone(), raw.metadata.name.clone(), decision, report.decision));
@@ -304,9 +321,15 @@ pub fn write_summary(outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<
     }
     for (file, test, expected, actual) in &outcome.decisions {
         let mark = if expected == actual { "ok  " } else { "FAIL" };
-        writeln!(out, "  {mark}  decision of {test} ({file}): expected {}, got {}", decision_str(*expected), decision_str(*actual))?;
+        writeln!(
+            out,
+            "  {mark}  decision of {test} ({file}): expected {}, got {}",
+            decision_str(*expected),
+            decision_str(*actual)
+        )?;
     }
-    let failed = outcome.results.iter().filter(|r| !r.ok()).count() + outcome.decisions.iter().filter(|(_, _, e, a)| e != a).count();
+    let failed = outcome.results.iter().filter(|r| !r.ok()).count()
+        + outcome.decisions.iter().filter(|(_, _, e, a)| e != a).count();
     let total = outcome.results.len() + outcome.decisions.len();
     writeln!(out, "\n{} of {total} expectations met, {failed} failed", total - failed)?;
     Ok(())

@@ -17,11 +17,26 @@ fuzz_target!(|data: &[u8]| {
     let normalised = image.to_string();
     let reparsed: ImageRef = match normalised.parse() {
         Ok(reparsed) => reparsed,
-        Err(error) => panic!("{input:?} parsed, but its normal form {normalised:?} did not: {error}"),
+        Err(error) => {
+            panic!("{input:?} parsed, but its normal form {normalised:?} did not: {error}")
+        }
     };
     assert_eq!(reparsed, image, "{input:?} -> {normalised:?}");
-    assert_eq!(reparsed.to_string(), normalised, "{input:?}: normal form is not stable");
-    assert_eq!(image.name(), format!("{}/{}", image.registry(), image.repository()));
-    assert!(image.repository().len() <= 255, "{input:?}: repository too long");
-    assert!(image.tag().is_none_or(|tag| tag.len() <= 128), "{input:?}: tag too long");
+    assert_eq!(
+        reparsed.to_string(),
+        normalised,
+        "{input:?}: normal form is not stable"
+    );
+    assert_eq!(
+        image.name(),
+        format!("{}/{}", image.registry(), image.repository())
+    );
+    assert!(
+        image.repository().len() <= 255,
+        "{input:?}: repository too long"
+    );
+    assert!(
+        image.tag().is_none_or(|tag| tag.len() <= 128),
+        "{input:?}: tag too long"
+    );
 });

@@ -193,9 +193,9 @@ impl Node {
             }
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Seq(items) => serde_json::Value::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => serde_json::Value::Object(
-                entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(entries) => {
+                serde_json::Value::Object(entries.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 }
@@ -263,9 +263,7 @@ impl<'de> Deserialize<'de> for Value {
                 Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int))
             }
             fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-                i64::try_from(v)
-                    .map(Value::Int)
-                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
+                i64::try_from(v).map(Value::Int).map_err(|_| E::custom(format!("integer {v} is out of range")))
             }
             fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
                 u64::try_from(v)
@@ -373,10 +371,9 @@ impl FieldPath {
                 let end = after.find(']').unwrap_or(after.len());
                 let inner = &after[..end];
                 let inner_unquoted = inner.trim_matches('"');
-                segments.push(inner.parse::<usize>().map_or_else(
-                    |_| Segment::Key(inner_unquoted.to_owned()),
-                    Segment::Index,
-                ));
+                segments.push(
+                    inner.parse::<usize>().map_or_else(|_| Segment::Key(inner_unquoted.to_owned()), Segment::Index),
+                );
                 rest = after.get(end + 1..).unwrap_or("");
             } else {
                 let rest_trimmed = rest.strip_prefix('.').unwrap_or(rest);

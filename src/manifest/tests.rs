@@ -1,11 +1,13 @@
 //! Unit tests of the manifest stream: documents, lists, image sites, limits and bad input.
 
+use std::fmt::Write as _;
+
 use rstest::rstest;
 
 use super::*;
 
 fn stream(text: &str) -> Stream {
-    Stream { documents: parse_bytes(text.as_bytes(), Some("in.yaml".into()), &Limits::default()).unwrap() }
+    Stream { documents: parse_bytes(text.as_bytes(), Some("in.yaml"), &Limits::default()).unwrap() }
 }
 
 const DEPLOYMENT: &str = "\
@@ -51,9 +53,21 @@ fn image_sites_cover_init_and_regular_containers_in_psa_order() {
     "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: c, image: x}]\n",
     "spec.jobTemplate.spec.template.spec.containers[0].image"
 )]
-#[case::pod_template("PodTemplate", "template:\n  spec:\n    ephemeralContainers: [{name: c, image: x}]\n", "template.spec.ephemeralContainers[0].image")]
-#[case::daemonset("DaemonSet", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n", "spec.template.spec.containers[0].image")]
-#[case::replication_controller("ReplicationController", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n", "spec.template.spec.containers[0].image")]
+#[case::pod_template(
+    "PodTemplate",
+    "template:\n  spec:\n    ephemeralContainers: [{name: c, image: x}]\n",
+    "template.spec.ephemeralContainers[0].image"
+)]
+#[case::daemonset(
+    "DaemonSet",
+    "spec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n",
+    "spec.template.spec.containers[0].image"
+)]
+#[case::replication_controller(
+    "ReplicationController",
+    "spec:\n  template:\n    spec:\n      containers: [{name: c, image: x}]\n",
+    "spec.template.spec.containers[0].image"
+)]
 fn every_workload_kind_has_its_image_site(#[case] kind: &str, #[case] body: &str, #[case] path: &str) {
     let s = stream(&format!("apiVersion: v1\nkind: {kind}\nmetadata: {{name: app}}\n{body}"));
     let resources = s.resources().unwrap();
@@ -75,13 +89,16 @@ fn configured_kind_adds_crd_pod_template_and_image_paths() {
         image_paths: vec!["spec.steps[*].image".into()],
     });
     let resources = s.resources().unwrap();
-    let images: Vec<String> = image_sites(&resources[0], &kinds).into_iter().map(|s| format!("{}={}", s.path, s.image)).collect();
+    let images: Vec<String> =
+        image_sites(&resources[0], &kinds).into_iter().map(|s| format!("{}={}", s.path, s.image)).collect();
     assert_eq!(images, ["spec.template.spec.containers[0].image=a", "spec.steps[0].image=b", "spec.steps[1].image=c"]);
 }
 
 #[test]
 fn lists_are_expanded_but_emitted_whole() {
-    let s = stream("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n");
+    let s = stream(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b}\n",
+    );
     let resources = s.resources().unwrap();
     assert_eq!(resources.len(), 2);
     assert_eq!(resources[1].address, Address { document: 0, item: Some(1) });
@@ -108,7 +125,9 @@ fn rewrite_changes_only_the_image() {
 
 #[test]
 fn document_order_is_kept_and_empty_documents_dropped() {
-    let s = stream("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+    let s = stream(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    );
     let names: Vec<String> = s.resources().unwrap().iter().map(Resource::name).collect();
     assert_eq!(names, ["b", "a"]);
     assert_eq!(s.documents[1].index, 1);
@@ -119,7 +138,7 @@ fn document_order_is_kept_and_empty_documents_dropped() {
 #[case::duplicate_key("apiVersion: v1\napiVersion: v2\n", "duplicate")]
 #[case::tab_indent("a:\n\t- b\n", "in.yaml:")]
 fn malformed_yaml_is_a_syntax_error_with_file_and_line(#[case] text: &str, #[case] needle: &str) {
-    let err = parse_bytes(text.as_bytes(), Some("in.yaml".into()), &Limits::default()).unwrap_err();
+    let err = parse_bytes(text.as_bytes(), Some("in.yaml"), &Limits::default()).unwrap_err();
     assert!(matches!(err, ManifestError::Syntax { .. }), "{err:?}");
     assert!(err.to_string().contains(needle), "{err}");
 }
@@ -129,7 +148,7 @@ fn alias_bomb_is_refused_quickly() {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
         let prev = i - 1;
-        text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        writeln!(text, "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]").unwrap();
     }
     let err = parse_str(&text, &Limits::default()).unwrap_err();
     assert!(matches!(err, ManifestError::Syntax { .. }), "{err:?}");

@@ -54,8 +54,11 @@ impl<'p> Decider<'p> {
             }
             if let Some(i) = covering {
                 let e = &self.set.exceptions[i];
-                finding.exception =
-                    Some(AppliedException { name: e.name.clone(), reason: e.reason.clone(), expires: e.expires.to_string() });
+                finding.exception = Some(AppliedException {
+                    name: e.name.clone(),
+                    reason: e.reason.clone(),
+                    expires: e.expires.to_string(),
+                });
                 finding.status = Status::Warn;
             } else if finding.mode == Mode::Report && finding.status == Status::Fail {
                 finding.status = Status::Warn;
@@ -88,7 +91,14 @@ impl<'p> Decider<'p> {
 /// Applies modes and exceptions to a list of verdicts and builds the report (small inputs and tests;
 /// the pipeline streams through a [`Decider`] instead).
 #[must_use]
-pub fn decide(verdicts: Vec<Verdict>, set: &PolicySet, run: RunMode, now: jiff::Timestamp, resources: usize, images: usize) -> Report {
+pub fn decide(
+    verdicts: Vec<Verdict>,
+    set: &PolicySet,
+    run: RunMode,
+    now: jiff::Timestamp,
+    resources: usize,
+    images: usize,
+) -> Report {
     let mut decider = Decider::new(set, run, now);
     let findings: Vec<Finding> = verdicts.into_iter().map(|v| decider.decide(v)).collect();
     Report::from_findings(findings, decider.finish(), resources, images)
@@ -99,7 +109,7 @@ pub fn decide(verdicts: Vec<Verdict>, set: &PolicySet, run: RunMode, now: jiff::
 pub fn covers(exception: &PolicyException, finding: &Finding, scope: &Scope) -> bool {
     let m = &exception.matcher;
     let r = &finding.resource;
-    if !exception.rules.iter().any(|rule| *rule == finding.rule) {
+    if !exception.rules.contains(&finding.rule) {
         return false;
     }
     if !m.resources.matches(r.namespace.as_deref().unwrap_or_default(), &r.kind, &r.name) {
@@ -134,9 +144,9 @@ mod tests {
 
     use super::*;
     use crate::manifest::{Address, FieldPath};
-    use crate::report::{Decision, Summary};
     use crate::policy::document::{ExceptionMatch, Pattern, Selector};
     use crate::report::ResourceId;
+    use crate::report::{Decision, Summary};
 
     fn now() -> jiff::Timestamp {
         "2026-11-28T12:00:00Z".parse().unwrap()
@@ -148,7 +158,12 @@ mod tests {
                 rule: rule.into(),
                 status,
                 mode,
-                resource: ResourceId { api_version: "apps/v1".into(), kind: "DaemonSet".into(), namespace: Some("kube-system".into()), name: "cilium".into() },
+                resource: ResourceId {
+                    api_version: "apps/v1".into(),
+                    kind: "DaemonSet".into(),
+                    namespace: Some("kube-system".into()),
+                    name: "cilium".into(),
+                },
                 container: container.map(Into::into),
                 image: None,
                 path: None,
@@ -158,11 +173,15 @@ mod tests {
                 exception: None,
                 location: None,
             },
-            scope: Scope { service_account: Some("cilium".into()), images: images.iter().map(|s| (*s).to_owned()).collect() },
+            scope: Scope {
+                service_account: Some("cilium".into()),
+                images: images.iter().map(|s| (*s).to_owned()).collect(),
+            },
             order: (Address { document: 0, item: None }, rule.into(), FieldPath::root(), "p".into()),
         }
     }
 
+    #[allow(clippy::unnecessary_wraps, reason = "selectors hold optional pattern lists")]
     fn patterns(list: &[&str]) -> Option<Vec<Pattern>> {
         Some(list.iter().map(|p| Pattern::new(p).unwrap()).collect())
     }
@@ -180,7 +199,11 @@ mod tests {
 
     fn cilium_match() -> ExceptionMatch {
         ExceptionMatch {
-            resources: Selector { namespaces: patterns(&["kube-system"]), kinds: patterns(&["DaemonSet"]), names: patterns(&["cilium"]) },
+            resources: Selector {
+                namespaces: patterns(&["kube-system"]),
+                kinds: patterns(&["DaemonSet"]),
+                names: patterns(&["cilium"]),
+            },
             service_accounts: patterns(&["cilium"]),
             images: patterns(&["quay.io/cilium/*"]),
         }
@@ -197,12 +220,36 @@ mod tests {
     #[case::enforce_skip(Mode::Enforce, RunMode::AsConfigured, Status::Skip, Status::Skip, Decision::Allow)]
     #[case::report_pass(Mode::Report, RunMode::AsConfigured, Status::Pass, Status::Pass, Decision::Allow)]
     #[case::report_fail_warns(Mode::Report, RunMode::AsConfigured, Status::Fail, Status::Warn, Decision::Allow)]
-    #[case::report_error_stays_error_but_allows(Mode::Report, RunMode::AsConfigured, Status::Error, Status::Error, Decision::Allow)]
+    #[case::report_error_stays_error_but_allows(
+        Mode::Report,
+        RunMode::AsConfigured,
+        Status::Error,
+        Status::Error,
+        Decision::Allow
+    )]
     #[case::report_skip(Mode::Report, RunMode::AsConfigured, Status::Skip, Status::Skip, Decision::Allow)]
-    #[case::global_report_turns_enforced_fail_into_warn(Mode::Enforce, RunMode::ReportOnly, Status::Fail, Status::Warn, Decision::Allow)]
-    #[case::global_report_keeps_error_visible(Mode::Enforce, RunMode::ReportOnly, Status::Error, Status::Error, Decision::Allow)]
+    #[case::global_report_turns_enforced_fail_into_warn(
+        Mode::Enforce,
+        RunMode::ReportOnly,
+        Status::Fail,
+        Status::Warn,
+        Decision::Allow
+    )]
+    #[case::global_report_keeps_error_visible(
+        Mode::Enforce,
+        RunMode::ReportOnly,
+        Status::Error,
+        Status::Error,
+        Decision::Allow
+    )]
     #[case::global_report_pass(Mode::Enforce, RunMode::ReportOnly, Status::Pass, Status::Pass, Decision::Allow)]
-    fn mode_truth_table(#[case] mode: Mode, #[case] run: RunMode, #[case] raw: Status, #[case] status: Status, #[case] decision: Decision) {
+    fn mode_truth_table(
+        #[case] mode: Mode,
+        #[case] run: RunMode,
+        #[case] raw: Status,
+        #[case] status: Status,
+        #[case] decision: Decision,
+    ) {
         let report = decide(vec![verdict("disallow-privileged", raw, mode, None, &[])], &set(vec![]), run, now(), 1, 0);
         assert_eq!(report.all_findings().next().unwrap().status, status);
         assert_eq!(report.decision, decision);
@@ -213,12 +260,34 @@ mod tests {
     #[rstest]
     #[case::active_exception_covers_fail(Status::Fail, "2027-03-01T00:00:00Z", Status::Warn, ExceptionState::Applied)]
     #[case::active_exception_covers_error(Status::Error, "2027-03-01T00:00:00Z", Status::Warn, ExceptionState::Applied)]
-    #[case::expired_exception_no_longer_applies(Status::Fail, "2026-01-01T00:00:00Z", Status::Fail, ExceptionState::Expired)]
+    #[case::expired_exception_no_longer_applies(
+        Status::Fail,
+        "2026-01-01T00:00:00Z",
+        Status::Fail,
+        ExceptionState::Expired
+    )]
     #[case::expiry_instant_is_exclusive(Status::Fail, "2026-11-28T12:00:00Z", Status::Fail, ExceptionState::Expired)]
-    #[case::passing_finding_leaves_exception_unused(Status::Pass, "2027-03-01T00:00:00Z", Status::Pass, ExceptionState::Unused)]
-    fn exception_paths(#[case] raw: Status, #[case] expires: &str, #[case] status: Status, #[case] state: ExceptionState) {
+    #[case::passing_finding_leaves_exception_unused(
+        Status::Pass,
+        "2027-03-01T00:00:00Z",
+        Status::Pass,
+        ExceptionState::Unused
+    )]
+    fn exception_paths(
+        #[case] raw: Status,
+        #[case] expires: &str,
+        #[case] status: Status,
+        #[case] state: ExceptionState,
+    ) {
         let set = set(vec![exception(&["disallow-host-path"], expires, cilium_match())]);
-        let report = decide(vec![verdict("disallow-host-path", raw, Mode::Enforce, None, &["quay.io/cilium/cilium:v1.16"])], &set, RunMode::AsConfigured, now(), 1, 1);
+        let report = decide(
+            vec![verdict("disallow-host-path", raw, Mode::Enforce, None, &["quay.io/cilium/cilium:v1.16"])],
+            &set,
+            RunMode::AsConfigured,
+            now(),
+            1,
+            1,
+        );
         assert_eq!(report.all_findings().next().unwrap().status, status);
         assert_eq!(report.exceptions[0].state, state);
         assert_eq!(report.all_findings().next().unwrap().exception.is_some(), status == Status::Warn);
@@ -235,7 +304,12 @@ mod tests {
     #[case::one_image_outside_the_glob_is_enough_to_refuse(&["disallow-host-path"], cilium_match(), &["quay.io/cilium/cilium:v1", "busybox"], false)]
     #[case::normalised_image_matches(&["disallow-host-path"], ExceptionMatch { images: patterns(&["docker.io/library/busybox:*"]), ..ExceptionMatch::default() }, &["busybox:1.36"], true)]
     #[case::everything_matches(&["disallow-host-path"], cilium_match(), &["quay.io/cilium/cilium:v1"], true)]
-    fn exception_matching(#[case] rules: &[&str], #[case] matcher: ExceptionMatch, #[case] images: &[&str], #[case] covered: bool) {
+    fn exception_matching(
+        #[case] rules: &[&str],
+        #[case] matcher: ExceptionMatch,
+        #[case] images: &[&str],
+        #[case] covered: bool,
+    ) {
         let e = exception(rules, "2027-03-01T00:00:00Z", matcher);
         let v = verdict("disallow-host-path", Status::Fail, Mode::Enforce, None, images);
         assert_eq!(covers(&e, &v.finding, &v.scope), covered);

@@ -25,19 +25,24 @@ pub enum PolicyError {
     #[error(transparent)]
     Manifest(#[from] manifest::ManifestError),
     /// A document breaks the schema.
-    #[error("{location}: {kind} {name}: {field}: {message}")]
-    Invalid {
-        /// Where the offending field is.
-        location: SourceLocation,
-        /// The document kind.
-        kind: String,
-        /// `metadata.name`, or `<unnamed>`.
-        name: String,
-        /// Path of the offending field (`spec.rules.allowed-registries.registries`).
-        field: String,
-        /// What is wrong and what is expected.
-        message: String,
-    },
+    #[error(transparent)]
+    Invalid(Box<InvalidField>),
+}
+
+/// A policy document field that breaks the schema, with where it is and what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {kind} {name}: {field}: {message}")]
+pub struct InvalidField {
+    /// Where the offending field is.
+    pub location: SourceLocation,
+    /// The document kind.
+    pub kind: String,
+    /// `metadata.name`, or `<unnamed>`.
+    pub name: String,
+    /// Path of the offending field (`spec.rules.allowed-registries.registries`).
+    pub field: String,
+    /// What is wrong and what is expected.
+    pub message: String,
 }
 
 /// A glob (`prod-*`, `quay.io/cilium/*`) with its source text. `*` also matches `/`.
@@ -291,13 +296,13 @@ struct Doc<'a> {
 impl Doc<'_> {
     fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
         let line = self.node.line_of(&FieldPath::parse(field)).or(self.location.line);
-        PolicyError::Invalid {
+        PolicyError::Invalid(Box::new(InvalidField {
             location: SourceLocation { line, ..self.location.clone() },
             kind: self.kind.clone(),
             name: self.name.clone(),
             field: field.to_owned(),
             message: message.into(),
-        }
+        }))
     }
 
     fn typed<T: serde::de::DeserializeOwned>(&self, value: serde_json::Value) -> Result<T, PolicyError> {
@@ -331,20 +336,33 @@ impl Doc<'_> {
 
 /// Reads policy files and directories into one [`PolicySet`].
 pub fn load(paths: &[PathBuf], limits: &Limits) -> Result<PolicySet, PolicyError> {
-    let stream = manifest::load(paths, limits)?;
+    from_stream(&manifest::load(paths, limits)?)
+}
+
+/// Builds a [`PolicySet`] from already parsed policy documents.
+pub fn from_stream(stream: &manifest::Stream) -> Result<PolicySet, PolicyError> {
     let mut set = PolicySet { kinds: manifest::builtin_workload_kinds(), ..PolicySet::default() };
     for document in &stream.documents {
         let root = &document.root;
-        let location = SourceLocation { file: document.file.clone(), document: document.index, line: (root.line > 0).then_some(root.line) };
+        let location = SourceLocation {
+            file: document.file.clone(),
+            document: document.index,
+            line: (root.line > 0).then_some(root.line),
+        };
         let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default().to_owned();
-        let name = root.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("<unnamed>").to_owned();
+        let name =
+            root.get("metadata").and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("<unnamed>").to_owned();
         let doc = Doc { node: root, location, kind: kind.clone(), name };
         if root.as_map().is_none() {
             return Err(doc.error("", format!("a policy document must be a mapping, found {}", root.type_name())));
         }
         match root.get("apiVersion").and_then(Node::as_str) {
             Some(API_VERSION) => {}
-            Some(other) => return Err(doc.error("apiVersion", format!("unsupported apiVersion \"{other}\", expected \"{API_VERSION}\""))),
+            Some(other) => {
+                return Err(
+                    doc.error("apiVersion", format!("unsupported apiVersion \"{other}\", expected \"{API_VERSION}\""))
+                );
+            }
             None => return Err(doc.error("apiVersion", format!("missing; expected \"{API_VERSION}\""))),
         }
         match kind.as_str() {
@@ -352,20 +370,23 @@ pub fn load(paths: &[PathBuf], limits: &Limits) -> Result<PolicySet, PolicyError
             "PolicyException" => set.exceptions.push(exception(&doc)?),
             "WorkloadKind" => set.kinds.push(workload_kind(&doc)?),
             other => {
-                return Err(doc.error("kind", format!("unknown kind \"{other}\", expected one of WorkloadPolicy, PolicyException, WorkloadKind")));
+                return Err(doc.error(
+                    "kind",
+                    format!("unknown kind \"{other}\", expected one of WorkloadPolicy, PolicyException, WorkloadKind"),
+                ));
             }
         }
     }
     let mut seen = BTreeMap::new();
     for p in &set.policies {
         if let Some(first) = seen.insert(p.name.to_string(), p.location.clone()) {
-            return Err(PolicyError::Invalid {
+            return Err(PolicyError::Invalid(Box::new(InvalidField {
                 location: p.location.clone(),
                 kind: "WorkloadPolicy".into(),
                 name: p.name.to_string(),
                 field: "metadata.name".into(),
                 message: format!("duplicate policy name (first defined at {first})"),
-            });
+            })));
         }
     }
     Ok(set)
@@ -378,12 +399,15 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
         (None, None) => None,
         (None, Some(_)) => return Err(doc.error("spec.profileVersion", "is set but spec.profile is not")),
         (Some(level), version) => {
-            let level: Level = level
-                .parse()
-                .map_err(|_| doc.error("spec.profile", format!("unknown profile \"{level}\", expected baseline or restricted")))?;
+            let level: Level = level.parse().map_err(|_| {
+                doc.error("spec.profile", format!("unknown profile \"{level}\", expected baseline or restricted"))
+            })?;
             let label = version.unwrap_or("latest");
             let version: Version = label.parse().map_err(|_| {
-                doc.error("spec.profileVersion", format!("invalid version \"{label}\", expected \"latest\" or v1.N (e.g. v1.35)"))
+                doc.error(
+                    "spec.profileVersion",
+                    format!("invalid version \"{label}\", expected \"latest\" or v1.N (e.g. v1.35)"),
+                )
             })?;
             Some((level, version, label.to_owned()))
         }
@@ -394,7 +418,8 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
         let field = format!("spec.rules.{id}");
         if let Some(check) = pss::CHECKS.iter().find(|c| c.id == id) {
             let Some((level, version, label)) = &profile else {
-                return Err(doc.error(&field, format!("\"{id}\" is a Pod Security Standards check: set spec.profile to use it")));
+                return Err(doc
+                    .error(&field, format!("\"{id}\" is a Pod Security Standards check: set spec.profile to use it")));
             };
             if !pss::checks_for(*level, *version).contains(&check.id) {
                 return Err(doc.error(&field, format!("check \"{id}\" does not run under profile {level}:{label}")));
@@ -407,15 +432,32 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
             continue;
         }
         let Ok(rule) = id.parse::<RuleId>() else {
-            return Err(doc.error(&field, format!("unknown rule id \"{id}\"; known rules: {}", RuleId::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "))));
+            return Err(doc.error(
+                &field,
+                format!(
+                    "unknown rule id \"{id}\"; known rules: {}",
+                    RuleId::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
         };
         let (mode, settings) = match value {
-            serde_json::Value::String(_) => (doc.typed::<Mode>(value).map_err(|e| prefix_field(e, &field))?, rule.default_settings()),
+            serde_json::Value::String(_) => {
+                (doc.typed::<Mode>(value).map_err(|e| prefix_field(e, &field))?, rule.default_settings())
+            }
             serde_json::Value::Object(_) => {
-                let (mode, settings) = rule.parse_settings(value).map_err(|(sub, m)| doc.error(&join_field(&field, &sub), m))?;
+                let (mode, settings) =
+                    rule.parse_settings(value).map_err(|(sub, m)| doc.error(&join_field(&field, &sub), m))?;
                 (mode.unwrap_or(spec.mode), settings)
             }
-            other => return Err(doc.error(&field, format!("expected a mode (enforce | report) or a mapping with mode and settings, found {}", json_type(&other)))),
+            other => {
+                return Err(doc.error(
+                    &field,
+                    format!(
+                        "expected a mode (enforce | report) or a mapping with mode and settings, found {}",
+                        json_type(&other)
+                    ),
+                ));
+            }
         };
         rules.push(RuleEntry { id: rule, mode, settings });
     }
@@ -443,10 +485,11 @@ struct ModeOnly {
 
 fn prefix_field(e: PolicyError, prefix: &str) -> PolicyError {
     match e {
-        PolicyError::Invalid { location, kind, name, field, message } => {
-            PolicyError::Invalid { location, kind, name, field: join_field(prefix, &field), message }
+        PolicyError::Invalid(mut invalid) => {
+            invalid.field = join_field(prefix, &invalid.field);
+            PolicyError::Invalid(invalid)
         }
-        other => other,
+        other @ PolicyError::Manifest(_) => other,
     }
 }
 
@@ -481,7 +524,10 @@ fn exception(doc: &Doc<'_>) -> Result<PolicyException, PolicyError> {
         return Err(doc.error("spec.reason", "must say why the exception exists"));
     }
     let expires: jiff::Timestamp = spec.expires.parse().map_err(|e: jiff::Error| {
-        doc.error("spec.expires", format!("invalid RFC 3339 timestamp \"{}\" (expected e.g. 2027-03-01T00:00:00Z): {e}", spec.expires))
+        doc.error(
+            "spec.expires",
+            format!("invalid RFC 3339 timestamp \"{}\" (expected e.g. 2027-03-01T00:00:00Z): {e}", spec.expires),
+        )
     })?;
     let m = spec.matcher;
     let matcher = ExceptionMatch {

@@ -48,11 +48,8 @@ pub fn evaluate(set: &PolicySet, workload: &Workload<'_>) -> Evaluation {
     if workload.pod.is_none() && workload.images.is_empty() {
         return out;
     }
-    let (namespace, kind, name) = (
-        workload.id.namespace.as_deref().unwrap_or_default(),
-        workload.id.kind.as_str(),
-        workload.id.name.as_str(),
-    );
+    let (namespace, kind, name) =
+        (workload.id.namespace.as_deref().unwrap_or_default(), workload.id.kind.as_str(), workload.id.name.as_str());
     for policy in set.policies.iter().filter(|p| p.applies_to(namespace, kind, name)) {
         evaluate_policy(policy, workload, &mut out);
     }
@@ -92,7 +89,12 @@ impl Emit<'_, '_, '_> {
             (None, None) => self.all_images.clone(),
         };
         let location = self.workload.location(path.as_ref().unwrap_or(&FieldPath::root()));
-        let order = (self.workload.resource.address, rule.to_owned(), path.clone().unwrap_or_default(), self.policy.name.to_string());
+        let order = (
+            self.workload.resource.address,
+            rule.to_owned(),
+            path.clone().unwrap_or_default(),
+            self.policy.name.to_string(),
+        );
         Verdict {
             finding: Finding {
                 rule: rule.to_owned(),
@@ -144,8 +146,18 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation:
                             "violates PodSecurity \"{level}:{label}\": {} ({}); found {}, required {}",
                             v.reason, site.detail, site.found, site.required
                         );
-                        let fix = help.map(|h| format!("{h} Or request a PolicyException for rule {check} matching {id}."));
-                        out.push(emit.verdict(check, Status::Fail, mode, site.container.clone(), None, Some(path), message, fix));
+                        let fix =
+                            help.map(|h| format!("{h} Or request a PolicyException for rule {check} matching {id}."));
+                        out.push(emit.verdict(
+                            check,
+                            Status::Fail,
+                            mode,
+                            site.container.clone(),
+                            None,
+                            Some(path),
+                            message,
+                            fix,
+                        ));
                     }
                 }
             }

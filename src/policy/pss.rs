@@ -32,8 +32,8 @@ use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EmptyDirVolumeSource, EphemeralContainer, HTTPGetAction, Lifecycle,
-    PodSecurityContext, PodSpec, Probe, SELinuxOptions, SecurityContext, TCPSocketAction, Volume,
+    Container, ContainerPort, EmptyDirVolumeSource, EphemeralContainer, HTTPGetAction, Lifecycle, PodSecurityContext,
+    PodSpec, Probe, SELinuxOptions, SecurityContext, TCPSocketAction, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -266,19 +266,11 @@ struct Rule {
 }
 
 const fn rev(since: u32, run: CheckFn) -> Revision {
-    Revision {
-        since,
-        overrides: &[],
-        run,
-    }
+    Revision { since, overrides: &[], run }
 }
 
 const fn rev_overriding(since: u32, overrides: &'static [&'static str], run: CheckFn) -> Revision {
-    Revision {
-        since,
-        overrides,
-        run,
-    }
+    Revision { since, overrides, run }
 }
 
 /// Every check in PSA order: baseline ids byte-sorted, then restricted ids byte-sorted.
@@ -381,10 +373,7 @@ const RULES: &[Rule] = &[
             help: "Remove the seccomp profile or set seccompProfile.type to RuntimeDefault or Localhost \
                    (before v1.19: seccomp annotations must be runtime/default, docker/default or localhost/*).",
         },
-        revisions: &[
-            rev(0, seccomp_profile_baseline),
-            rev(19, seccomp_profile_baseline),
-        ],
+        revisions: &[rev(0, seccomp_profile_baseline), rev(19, seccomp_profile_baseline)],
     },
     Rule {
         info: CheckInfo {
@@ -394,12 +383,7 @@ const RULES: &[Rule] = &[
             help: "Remove sysctls outside the safe set from spec.securityContext.sysctls, or set them on the node \
                    instead.",
         },
-        revisions: &[
-            rev(0, sysctls),
-            rev(27, sysctls),
-            rev(29, sysctls),
-            rev(32, sysctls),
-        ],
+        revisions: &[rev(0, sysctls), rev(27, sysctls), rev(29, sysctls), rev(32, sysctls)],
     },
     Rule {
         info: CheckInfo {
@@ -419,10 +403,7 @@ const RULES: &[Rule] = &[
             help: "Set securityContext.allowPrivilegeEscalation: false on every container, init container and \
                    ephemeral container.",
         },
-        revisions: &[
-            rev(8, allow_privilege_escalation),
-            rev(25, allow_privilege_escalation),
-        ],
+        revisions: &[rev(8, allow_privilege_escalation), rev(25, allow_privilege_escalation)],
     },
     Rule {
         info: CheckInfo {
@@ -534,29 +515,18 @@ fn plan(level: Level, minor: u32) -> Vec<(&'static Rule, &'static Revision)> {
 /// The ids of the checks that run at `level` and `version` after overrides, in PSA order.
 #[must_use]
 pub fn checks_for(level: Level, version: Version) -> Vec<&'static str> {
-    plan(level, version.minor())
-        .into_iter()
-        .map(|(rule, _)| rule.info.id)
-        .collect()
+    plan(level, version.minor()).into_iter().map(|(rule, _)| rule.info.id).collect()
 }
 
 /// Evaluates a pod (or pod template) against `level` at `version`: one outcome per check that runs,
 /// in [`checks_for`] order. API defaults are applied to a copy first (see the module docs).
 #[must_use]
-pub fn evaluate(
-    level: Level,
-    version: Version,
-    metadata: &ObjectMeta,
-    spec: &PodSpec,
-) -> Vec<CheckOutcome> {
+pub fn evaluate(level: Level, version: Version, metadata: &ObjectMeta, spec: &PodSpec) -> Vec<CheckOutcome> {
     let spec = with_api_defaults(spec);
     let pod = Pod::new(metadata, &spec);
     plan(level, version.minor())
         .into_iter()
-        .map(|(rule, revision)| CheckOutcome {
-            check: rule.info.id,
-            violation: (revision.run)(&pod, revision.since),
-        })
+        .map(|(rule, revision)| CheckOutcome { check: rule.info.id, violation: (revision.run)(&pod, revision.since) })
         .collect()
 }
 
@@ -569,22 +539,12 @@ pub fn psa_message(level: Level, version_label: &str, outcomes: &[CheckOutcome])
     let failures: Vec<String> = outcomes
         .iter()
         .filter_map(|o| o.violation.as_ref())
-        .map(|v| {
-            if v.detail.is_empty() {
-                v.reason.to_owned()
-            } else {
-                format!("{} ({})", v.reason, v.detail)
-            }
-        })
+        .map(|v| if v.detail.is_empty() { v.reason.to_owned() } else { format!("{} ({})", v.reason, v.detail) })
         .collect();
     if failures.is_empty() {
         return None;
     }
-    Some(format!(
-        "violates PodSecurity {}: {}",
-        go_quote(&format!("{level}:{version_label}")),
-        failures.join(", ")
-    ))
+    Some(format!("violates PodSecurity {}: {}", go_quote(&format!("{level}:{version_label}")), failures.join(", ")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -640,13 +600,8 @@ const SAFE_SYSCTLS: &[(&str, u32)] = &[
 ];
 
 /// SELinux types baseline allows and the version that allows them (`""` means unset).
-const SELINUX_TYPES: &[(&str, u32)] = &[
-    ("", 0),
-    ("container_t", 0),
-    ("container_init_t", 0),
-    ("container_kvm_t", 0),
-    ("container_engine_t", 31),
-];
+const SELINUX_TYPES: &[(&str, u32)] =
+    &[("", 0), ("container_t", 0), ("container_init_t", 0), ("container_kvm_t", 0), ("container_engine_t", 31)];
 
 type VolumeProbe = fn(&Volume) -> bool;
 
@@ -658,9 +613,7 @@ const ALLOWED_VOLUME_SOURCES: &[(&str, VolumeProbe)] = &[
     ("emptyDir", |v| v.empty_dir.is_some()),
     ("ephemeral", |v| v.ephemeral.is_some()),
     ("image", |v| v.image.is_some()),
-    ("persistentVolumeClaim", |v| {
-        v.persistent_volume_claim.is_some()
-    }),
+    ("persistentVolumeClaim", |v| v.persistent_volume_claim.is_some()),
     ("projected", |v| v.projected.is_some()),
     ("secret", |v| v.secret.is_some()),
 ];
@@ -669,9 +622,7 @@ const ALLOWED_VOLUME_SOURCES: &[(&str, VolumeProbe)] = &[
 const RESTRICTED_VOLUME_SOURCES: &[(&str, VolumeProbe)] = &[
     ("hostPath", |v| v.host_path.is_some()),
     ("gcePersistentDisk", |v| v.gce_persistent_disk.is_some()),
-    ("awsElasticBlockStore", |v| {
-        v.aws_elastic_block_store.is_some()
-    }),
+    ("awsElasticBlockStore", |v| v.aws_elastic_block_store.is_some()),
     ("gitRepo", |v| v.git_repo.is_some()),
     ("nfs", |v| v.nfs.is_some()),
     ("iscsi", |v| v.iscsi.is_some()),
@@ -686,9 +637,7 @@ const RESTRICTED_VOLUME_SOURCES: &[(&str, VolumeProbe)] = &[
     ("vsphereVolume", |v| v.vsphere_volume.is_some()),
     ("quobyte", |v| v.quobyte.is_some()),
     ("azureDisk", |v| v.azure_disk.is_some()),
-    ("photonPersistentDisk", |v| {
-        v.photon_persistent_disk.is_some()
-    }),
+    ("photonPersistentDisk", |v| v.photon_persistent_disk.is_some()),
     ("portworxVolume", |v| v.portworx_volume.is_some()),
     ("scaleIO", |v| v.scale_io.is_some()),
     ("storageos", |v| v.storageos.is_some()),
@@ -706,10 +655,7 @@ const VALID_PROFILE_TYPES: &str = "\"RuntimeDefault\" or \"Localhost\"";
 // ---------------------------------------------------------------------------------------------
 
 fn volume_has_source(volume: &Volume) -> bool {
-    ALLOWED_VOLUME_SOURCES
-        .iter()
-        .chain(RESTRICTED_VOLUME_SOURCES)
-        .any(|(_, has)| has(volume))
+    ALLOWED_VOLUME_SOURCES.iter().chain(RESTRICTED_VOLUME_SOURCES).any(|(_, has)| has(volume))
 }
 
 fn needs_host_port_default(port: &ContainerPort) -> bool {
@@ -737,11 +683,7 @@ fn with_api_defaults(spec: &PodSpec) -> Cow<'_, PodSpec> {
         }
     }
     if default_ports {
-        let containers = spec
-            .init_containers
-            .iter_mut()
-            .flatten()
-            .chain(spec.containers.iter_mut());
+        let containers = spec.init_containers.iter_mut().flatten().chain(spec.containers.iter_mut());
         for port in containers.flat_map(|c| c.ports.iter_mut().flatten()) {
             if needs_host_port_default(port) {
                 port.host_port = Some(port.container_port);
@@ -826,11 +768,7 @@ impl<'a> Pod<'a> {
             .chain(regular.map(|(i, c)| Ctr::from_container("containers", i, c)))
             .chain(ephemeral.map(|(i, c)| Ctr::from_ephemeral(i, c)))
             .collect();
-        Pod {
-            meta,
-            spec,
-            containers,
-        }
+        Pod { meta, spec, containers }
     }
 
     fn pod_sc(&self) -> Option<&'a PodSecurityContext> {
@@ -852,13 +790,7 @@ impl<'a> Pod<'a> {
 }
 
 fn pod_site(field: &str, found: String, required: &str, detail: String) -> Site {
-    Site {
-        container: None,
-        path: format!("spec.{field}"),
-        found,
-        required: required.to_owned(),
-        detail,
-    }
+    Site { container: None, path: format!("spec.{field}"), found, required: required.to_owned(), detail }
 }
 
 fn annotation_site(key: &str, value: &str, required: &str, detail: String) -> Site {
@@ -877,11 +809,7 @@ fn annotation_site(key: &str, value: &str, required: &str, detail: String) -> Si
 
 /// PSA's `joinQuote`: `"a", "b"`, without escaping.
 fn join_quote<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
-    items
-        .into_iter()
-        .map(|s| format!("\"{}\"", s.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.into_iter().map(|s| format!("\"{}\"", s.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
 /// A list literal such as `["NET_ADMIN", "SYS_TIME"]`.
@@ -895,11 +823,7 @@ fn pluralize(singular: &'static str, plural: &'static str, count: usize) -> &'st
 
 /// `container "a"` or `containers "a", "b"`.
 fn containers_phrase(names: &[&str]) -> String {
-    format!(
-        "{} {}",
-        pluralize("container", "containers", names.len()),
-        join_quote(names)
-    )
+    format!("{} {}", pluralize("container", "containers", names.len()), join_quote(names))
 }
 
 /// `pod`, `containers "a", "b"` and optional extra setters joined with `" and "`.
@@ -973,45 +897,24 @@ fn opt_bool(value: Option<bool>) -> String {
 // ---------------------------------------------------------------------------------------------
 
 fn host_namespaces(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    let fields = [
-        ("hostNetwork", pod.spec.host_network),
-        ("hostPID", pod.spec.host_pid),
-        ("hostIPC", pod.spec.host_ipc),
-    ];
+    let fields =
+        [("hostNetwork", pod.spec.host_network), ("hostPID", pod.spec.host_pid), ("hostIPC", pod.spec.host_ipc)];
     let sites: Vec<Site> = fields
         .into_iter()
         .filter(|(_, value)| *value == Some(true))
-        .map(|(field, _)| {
-            pod_site(
-                field,
-                "true".to_owned(),
-                FALSE_OR_UNSET,
-                format!("{field}=true"),
-            )
-        })
+        .map(|(field, _)| pod_site(field, "true".to_owned(), FALSE_OR_UNSET, format!("{field}=true")))
         .collect();
     if sites.is_empty() {
         return None;
     }
-    let detail = sites
-        .iter()
-        .map(|s| s.detail.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    Some(Violation {
-        reason: "host namespaces",
-        detail,
-        sites,
-    })
+    let detail = sites.iter().map(|s| s.detail.as_str()).collect::<Vec<_>>().join(", ");
+    Some(Violation { reason: "host namespaces", detail, sites })
 }
 
 fn privileged(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     const MESSAGE: &str = "must not set securityContext.privileged=true";
-    let bad: Vec<&Ctr<'_>> = pod
-        .containers
-        .iter()
-        .filter(|c| c.sc.and_then(|sc| sc.privileged) == Some(true))
-        .collect();
+    let bad: Vec<&Ctr<'_>> =
+        pod.containers.iter().filter(|c| c.sc.and_then(|sc| sc.privileged) == Some(true)).collect();
     if bad.is_empty() {
         return None;
     }
@@ -1019,40 +922,23 @@ fn privileged(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     let sites = bad
         .iter()
         .map(|c| {
-            c.site(
-                "securityContext.privileged",
-                "true".to_owned(),
-                FALSE_OR_UNSET,
-                format!("{} {MESSAGE}", c.setter()),
-            )
+            c.site("securityContext.privileged", "true".to_owned(), FALSE_OR_UNSET, format!("{} {MESSAGE}", c.setter()))
         })
         .collect();
-    Some(Violation {
-        reason: "privileged",
-        detail: format!("{} {MESSAGE}", containers_phrase(&names)),
-        sites,
-    })
+    Some(Violation { reason: "privileged", detail: format!("{} {MESSAGE}", containers_phrase(&names)), sites })
 }
 
 fn capabilities_baseline(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     let mut names = Vec::new();
     let mut forbidden = BTreeSet::new();
     let mut sites = Vec::new();
-    let required = format!(
-        "only capabilities from the default set {}",
-        join_quote(BASELINE_CAPABILITIES)
-    );
+    let required = format!("only capabilities from the default set {}", join_quote(BASELINE_CAPABILITIES));
     for c in &pod.containers {
         let Some(caps) = c.sc.and_then(|sc| sc.capabilities.as_ref()) else {
             continue;
         };
-        let bad: Vec<&str> = caps
-            .add
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .filter(|cap| !BASELINE_CAPABILITIES.contains(cap))
-            .collect();
+        let bad: Vec<&str> =
+            caps.add.iter().flatten().map(String::as_str).filter(|cap| !BASELINE_CAPABILITIES.contains(cap)).collect();
         if bad.is_empty() {
             continue;
         }
@@ -1063,11 +949,7 @@ fn capabilities_baseline(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
             "securityContext.capabilities.add",
             list_literal(&bad),
             &required,
-            format!(
-                "{} must not include {} in securityContext.capabilities.add",
-                c.setter(),
-                join_quote(own)
-            ),
+            format!("{} must not include {} in securityContext.capabilities.add", c.setter(), join_quote(own)),
         ));
     }
     if names.is_empty() {
@@ -1103,11 +985,7 @@ fn host_path_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     }
     Some(Violation {
         reason: "hostPath volumes",
-        detail: format!(
-            "{} {}",
-            pluralize("volume", "volumes", names.len()),
-            join_quote(&names)
-        ),
+        detail: format!("{} {}", pluralize("volume", "volumes", names.len()), join_quote(&names)),
         sites,
     })
 }
@@ -1158,9 +1036,7 @@ fn probe_and_lifecycle_hosts<'a>(c: &Ctr<'a>) -> Vec<(String, &'a str)> {
     let mut handlers: Vec<(&str, Option<&'a HTTPGetAction>, Option<&'a TCPSocketAction>)> = c
         .probes
         .iter()
-        .filter_map(|(field, probe)| {
-            probe.map(|p| (*field, p.http_get.as_ref(), p.tcp_socket.as_ref()))
-        })
+        .filter_map(|(field, probe)| probe.map(|p| (*field, p.http_get.as_ref(), p.tcp_socket.as_ref())))
         .collect();
     if let Some(lifecycle) = c.lifecycle {
         let hooks = [
@@ -1200,11 +1076,7 @@ fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _rev: u32) -> Option<Violation>
                 &field,
                 go_quote(host),
                 "unset or \"\"",
-                format!(
-                    "{} uses probe or lifecycle host {}",
-                    c.setter(),
-                    join_quote([host])
-                ),
+                format!("{} uses probe or lifecycle host {}", c.setter(), join_quote([host])),
             ));
         }
     }
@@ -1218,11 +1090,7 @@ fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _rev: u32) -> Option<Violation>
             "{} {} {} {}",
             containers_phrase(&names),
             pluralize("uses", "use", names.len()),
-            pluralize(
-                "probe or lifecycle host",
-                "probe or lifecycle hosts",
-                hosts.len()
-            ),
+            pluralize("probe or lifecycle host", "probe or lifecycle hosts", hosts.len()),
             join_quote(hosts)
         ),
         sites,
@@ -1233,32 +1101,16 @@ fn windows_host_process(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     const FIELD: &str = "securityContext.windowsOptions.hostProcess";
     const MESSAGE: &str = "must not set securityContext.windowsOptions.hostProcess=true";
     let mut sites = Vec::new();
-    let pod_bad = pod
-        .pod_sc()
-        .and_then(|sc| sc.windows_options.as_ref())
-        .and_then(|w| w.host_process)
-        == Some(true);
+    let pod_bad = pod.pod_sc().and_then(|sc| sc.windows_options.as_ref()).and_then(|w| w.host_process) == Some(true);
     if pod_bad {
-        sites.push(pod_site(
-            FIELD,
-            "true".to_owned(),
-            FALSE_OR_UNSET,
-            format!("pod {MESSAGE}"),
-        ));
+        sites.push(pod_site(FIELD, "true".to_owned(), FALSE_OR_UNSET, format!("pod {MESSAGE}")));
     }
     let mut names = Vec::new();
     for c in &pod.containers {
-        let host_process =
-            c.sc.and_then(|sc| sc.windows_options.as_ref())
-                .and_then(|w| w.host_process);
+        let host_process = c.sc.and_then(|sc| sc.windows_options.as_ref()).and_then(|w| w.host_process);
         if host_process == Some(true) {
             names.push(c.name);
-            sites.push(c.site(
-                FIELD,
-                "true".to_owned(),
-                FALSE_OR_UNSET,
-                format!("{} {MESSAGE}", c.setter()),
-            ));
+            sites.push(c.site(FIELD, "true".to_owned(), FALSE_OR_UNSET, format!("{} {MESSAGE}", c.setter())));
         }
     }
     if sites.is_empty() {
@@ -1266,10 +1118,7 @@ fn windows_host_process(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     }
     Some(Violation {
         reason: "hostProcess",
-        detail: format!(
-            "{} {MESSAGE}",
-            setters_phrase(pod_bad, &names).join(" and ")
-        ),
+        detail: format!("{} {MESSAGE}", setters_phrase(pod_bad, &names).join(" and ")),
         sites,
     })
 }
@@ -1277,19 +1126,12 @@ fn windows_host_process(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
 fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     const ANNOTATION_REQUIRED: &str = "\"\", \"runtime/default\" or \"localhost/<profile>\"";
     let allowed_type = |t: &str| matches!(t, "RuntimeDefault" | "Localhost");
-    let message = |setter: &str, value: &str| {
-        format!(
-            "{setter} must not set AppArmor profile type to {}",
-            join_quote([value])
-        )
-    };
+    let message =
+        |setter: &str, value: &str| format!("{setter} must not set AppArmor profile type to {}", join_quote([value]));
     let mut sites = Vec::new();
     let mut bad_types = BTreeSet::new();
 
-    let pod_type = pod
-        .pod_sc()
-        .and_then(|sc| sc.app_armor_profile.as_ref())
-        .map(|p| p.type_.as_str());
+    let pod_type = pod.pod_sc().and_then(|sc| sc.app_armor_profile.as_ref()).map(|p| p.type_.as_str());
     let pod_bad = pod_type.is_some_and(|t| !allowed_type(t));
     if let Some(t) = pod_type.filter(|_| pod_bad) {
         bad_types.insert(t);
@@ -1320,8 +1162,7 @@ fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
         ));
     }
 
-    let allowed_annotation =
-        |v: &str| v.is_empty() || v == "runtime/default" || v.starts_with("localhost/");
+    let allowed_annotation = |v: &str| v.is_empty() || v == "runtime/default" || v.starts_with("localhost/");
     let mut annotations: Vec<(String, &str, &str)> = pod
         .annotations()
         .filter(|(k, v)| k.starts_with(APPARMOR_ANNOTATION_PREFIX) && !allowed_annotation(v))
@@ -1329,12 +1170,7 @@ fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
         .collect();
     annotations.sort();
     for (formatted, key, value) in &annotations {
-        sites.push(annotation_site(
-            key,
-            value,
-            ANNOTATION_REQUIRED,
-            message("annotation", formatted),
-        ));
+        sites.push(annotation_site(key, value, ANNOTATION_REQUIRED, message("annotation", formatted)));
     }
 
     if sites.is_empty() {
@@ -1344,25 +1180,11 @@ fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     if !annotations.is_empty() {
         setters.push(pluralize("annotation", "annotations", annotations.len()).to_owned());
     }
-    let values: Vec<&str> = bad_types
-        .into_iter()
-        .chain(
-            annotations
-                .iter()
-                .map(|(formatted, _, _)| formatted.as_str()),
-        )
-        .collect();
+    let values: Vec<&str> =
+        bad_types.into_iter().chain(annotations.iter().map(|(formatted, _, _)| formatted.as_str())).collect();
     Some(Violation {
-        reason: pluralize(
-            "forbidden AppArmor profile",
-            "forbidden AppArmor profiles",
-            values.len(),
-        ),
-        detail: format!(
-            "{} must not set AppArmor profile type to {}",
-            setters.join(" and "),
-            join_quote(&values)
-        ),
+        reason: pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", values.len()),
+        detail: format!("{} must not set AppArmor profile type to {}", setters.join(" and "), join_quote(&values)),
         sites,
     })
 }
@@ -1376,43 +1198,24 @@ struct SeLinuxProblem<'a> {
 }
 
 /// The bad fields of one `seLinuxOptions` object, in PSA order (type, user, role).
-fn se_linux_problems<'a>(
-    opts: &'a SELinuxOptions,
-    allowed_types: &[&str],
-) -> Vec<SeLinuxProblem<'a>> {
+fn se_linux_problems<'a>(opts: &'a SELinuxOptions, allowed_types: &[&str]) -> Vec<SeLinuxProblem<'a>> {
     let mut problems = Vec::new();
     let t = opts.type_.as_deref().unwrap_or_default();
     if !allowed_types.contains(&t) {
-        problems.push(SeLinuxProblem {
-            field: "type",
-            value: t,
-            item: format!("type {}", join_quote([t])),
-        });
+        problems.push(SeLinuxProblem { field: "type", value: t, item: format!("type {}", join_quote([t])) });
     }
     if let Some(user) = opts.user.as_deref().filter(|u| !u.is_empty()) {
-        problems.push(SeLinuxProblem {
-            field: "user",
-            value: user,
-            item: "user may not be set".to_owned(),
-        });
+        problems.push(SeLinuxProblem { field: "user", value: user, item: "user may not be set".to_owned() });
     }
     if let Some(role) = opts.role.as_deref().filter(|r| !r.is_empty()) {
-        problems.push(SeLinuxProblem {
-            field: "role",
-            value: role,
-            item: "role may not be set".to_owned(),
-        });
+        problems.push(SeLinuxProblem { field: "role", value: role, item: "role may not be set".to_owned() });
     }
     problems
 }
 
 fn se_linux_options(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const USER_ROLE_REQUIRED: &str = "unset or \"\"";
-    let allowed: Vec<&str> = SELINUX_TYPES
-        .iter()
-        .filter(|(_, since)| *since <= rev)
-        .map(|(t, _)| *t)
-        .collect();
+    let allowed: Vec<&str> = SELINUX_TYPES.iter().filter(|(_, since)| *since <= rev).map(|(t, _)| *t).collect();
     let type_required = format!("unset or one of {}", join_quote(&allowed));
 
     // Offending setters in PSA order: the pod (None), then containers in visit order.
@@ -1443,28 +1246,17 @@ fn se_linux_options(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
             };
             let field = format!("securityContext.seLinuxOptions.{}", problem.field);
             let found = go_quote(problem.value);
-            let detail = format!(
-                "{setter} set forbidden securityContext.seLinuxOptions: {}",
-                problem.item
-            );
+            let detail = format!("{setter} set forbidden securityContext.seLinuxOptions: {}", problem.item);
             sites.push(match ctr {
                 Some(c) => c.site(&field, found, required, detail),
                 None => pod_site(&field, found, required, detail),
             });
         }
     }
-    let any_field = |name: &str| {
-        offenders
-            .iter()
-            .any(|(_, problems)| problems.iter().any(|p| p.field == name))
-    };
+    let any_field = |name: &str| offenders.iter().any(|(_, problems)| problems.iter().any(|p| p.field == name));
     let mut items = Vec::new();
     if !bad_types.is_empty() {
-        items.push(format!(
-            "{} {}",
-            pluralize("type", "types", bad_types.len()),
-            join_quote(&bad_types)
-        ));
+        items.push(format!("{} {}", pluralize("type", "types", bad_types.len()), join_quote(&bad_types)));
     }
     if any_field("user") {
         items.push("user may not be set".to_owned());
@@ -1473,10 +1265,7 @@ fn se_linux_options(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
         items.push("role may not be set".to_owned());
     }
     let pod_bad = offenders.first().is_some_and(|(ctr, _)| ctr.is_none());
-    let names: Vec<&str> = offenders
-        .iter()
-        .filter_map(|(c, _)| c.map(|c| c.name))
-        .collect();
+    let names: Vec<&str> = offenders.iter().filter_map(|(c, _)| c.map(|c| c.name)).collect();
     Some(Violation {
         reason: "seLinuxOptions",
         detail: format!(
@@ -1506,11 +1295,7 @@ fn proc_mount(pod: &Pod<'_>, required: &str) -> Option<Violation> {
             "securityContext.procMount",
             go_quote(value),
             required,
-            format!(
-                "{} must not set securityContext.procMount to {}",
-                c.setter(),
-                join_quote([value])
-            ),
+            format!("{} must not set securityContext.procMount to {}", c.setter(), join_quote([value])),
         ));
     }
     if names.is_empty() {
@@ -1532,10 +1317,7 @@ fn proc_mount_baseline(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
         if pod.in_user_namespace() {
             return None;
         }
-        return proc_mount(
-            pod,
-            "unset or \"Default\" (any value when spec.hostUsers is false)",
-        );
+        return proc_mount(pod, "unset or \"Default\" (any value when spec.hostUsers is false)");
     }
     proc_mount(pod, "unset or \"Default\"")
 }
@@ -1545,24 +1327,16 @@ fn proc_mount_restricted(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
 }
 
 fn seccomp_profile_baseline(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    if rev >= SECCOMP_FIELDS_SINCE {
-        seccomp_fields_baseline(pod)
-    } else {
-        seccomp_annotations_baseline(pod)
-    }
+    if rev >= SECCOMP_FIELDS_SINCE { seccomp_fields_baseline(pod) } else { seccomp_annotations_baseline(pod) }
 }
 
 /// Seccomp by annotation (policy versions before v1.19).
 fn seccomp_annotations_baseline(pod: &Pod<'_>) -> Option<Violation> {
     const REQUIRED: &str = "\"runtime/default\", \"docker/default\" or \"localhost/<profile>\"";
-    let valid =
-        |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
+    let valid = |v: &str| v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/");
     let annotations = pod.meta.annotations.as_ref();
-    let keys = std::iter::once(SECCOMP_POD_ANNOTATION.to_owned()).chain(
-        pod.containers
-            .iter()
-            .map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", c.name)),
-    );
+    let keys = std::iter::once(SECCOMP_POD_ANNOTATION.to_owned())
+        .chain(pod.containers.iter().map(|c| format!("{SECCOMP_CONTAINER_ANNOTATION_PREFIX}{}", c.name)));
     let mut forbidden = std::collections::BTreeMap::new();
     for key in keys {
         if let Some(value) = annotations.and_then(|a| a.get(&key)).filter(|v| !valid(v)) {
@@ -1575,12 +1349,7 @@ fn seccomp_annotations_baseline(pod: &Pod<'_>) -> Option<Violation> {
     let sites = forbidden
         .iter()
         .map(|(formatted, (key, value))| {
-            annotation_site(
-                key,
-                value,
-                REQUIRED,
-                format!("forbidden annotation {formatted}"),
-            )
+            annotation_site(key, value, REQUIRED, format!("forbidden annotation {formatted}"))
         })
         .collect();
     Some(Violation {
@@ -1610,10 +1379,7 @@ struct SeccompExplicit<'p> {
 fn seccomp_explicit<'p>(pod: &'p Pod<'_>, required: &str) -> SeccompExplicit<'p> {
     const FIELD: &str = "securityContext.seccompProfile.type";
     let message = |setter: &str, value: &str| {
-        format!(
-            "{setter} must not set securityContext.seccompProfile.type to {}",
-            join_quote([value])
-        )
+        format!("{setter} must not set securityContext.seccompProfile.type to {}", join_quote([value]))
     };
     let mut out = SeccompExplicit {
         pod_bad: false,
@@ -1629,8 +1395,7 @@ fn seccomp_explicit<'p>(pod: &'p Pod<'_>, required: &str) -> SeccompExplicit<'p>
         } else {
             out.pod_bad = true;
             out.values.insert(t);
-            out.sites
-                .push(pod_site(FIELD, go_quote(t), required, message("pod", t)));
+            out.sites.push(pod_site(FIELD, go_quote(t), required, message("pod", t)));
         }
     }
     for c in &pod.containers {
@@ -1641,8 +1406,7 @@ fn seccomp_explicit<'p>(pod: &'p Pod<'_>, required: &str) -> SeccompExplicit<'p>
         if !valid_seccomp_type(t) {
             out.containers.push(c.name);
             out.values.insert(t);
-            out.sites
-                .push(c.site(FIELD, go_quote(t), required, message(&c.setter(), t)));
+            out.sites.push(c.site(FIELD, go_quote(t), required, message(&c.setter(), t)));
         }
     }
     out
@@ -1671,18 +1435,11 @@ fn seccomp_fields_baseline(pod: &Pod<'_>) -> Option<Violation> {
 }
 
 fn sysctls(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    let allowed: Vec<&str> = SAFE_SYSCTLS
-        .iter()
-        .filter(|(_, since)| *since <= rev)
-        .map(|(name, _)| *name)
-        .collect();
+    let allowed: Vec<&str> = SAFE_SYSCTLS.iter().filter(|(_, since)| *since <= rev).map(|(name, _)| *name).collect();
     let required = format!("one of {}", join_quote(&allowed));
     let mut names = Vec::new();
     let mut sites = Vec::new();
-    let list = pod
-        .pod_sc()
-        .and_then(|sc| sc.sysctls.as_deref())
-        .unwrap_or_default();
+    let list = pod.pod_sc().and_then(|sc| sc.sysctls.as_deref()).unwrap_or_default();
     for (i, sysctl) in list.iter().enumerate() {
         if allowed.contains(&sysctl.name.as_str()) {
             continue;
@@ -1698,11 +1455,7 @@ fn sysctls(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     if names.is_empty() {
         return None;
     }
-    Some(Violation {
-        reason: "forbidden sysctls",
-        detail: names.join(", "),
-        sites,
-    })
+    Some(Violation { reason: "forbidden sysctls", detail: names.join(", "), sites })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1710,14 +1463,8 @@ fn sysctls(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
 // ---------------------------------------------------------------------------------------------
 
 fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    let required = format!(
-        "one of {}",
-        ALLOWED_VOLUME_SOURCES
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let required =
+        format!("one of {}", ALLOWED_VOLUME_SOURCES.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "));
     let mut names = Vec::new();
     let mut types = BTreeSet::new();
     let mut sites = Vec::new();
@@ -1725,26 +1472,16 @@ fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
         if ALLOWED_VOLUME_SOURCES.iter().any(|(_, has)| has(volume)) {
             continue;
         }
-        let source = RESTRICTED_VOLUME_SOURCES
-            .iter()
-            .find(|(_, has)| has(volume))
-            .map(|(name, _)| *name);
+        let source = RESTRICTED_VOLUME_SOURCES.iter().find(|(_, has)| has(volume)).map(|(name, _)| *name);
         let kind = source.unwrap_or("unknown");
         names.push(volume.name.as_str());
         types.insert(kind);
         sites.push(Site {
             container: None,
-            path: source.map_or_else(
-                || format!("spec.volumes[{i}]"),
-                |s| format!("spec.volumes[{i}].{s}"),
-            ),
+            path: source.map_or_else(|| format!("spec.volumes[{i}]"), |s| format!("spec.volumes[{i}].{s}")),
             found: kind.to_owned(),
             required: required.clone(),
-            detail: format!(
-                "volume {} uses restricted volume type {}",
-                join_quote([&volume.name]),
-                join_quote([kind])
-            ),
+            detail: format!("volume {} uses restricted volume type {}", join_quote([&volume.name]), join_quote([kind])),
         });
     }
     if names.is_empty() {
@@ -1757,11 +1494,7 @@ fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
             pluralize("volume", "volumes", names.len()),
             join_quote(&names),
             pluralize("uses", "use", names.len()),
-            pluralize(
-                "restricted volume type",
-                "restricted volume types",
-                types.len()
-            ),
+            pluralize("restricted volume type", "restricted volume types", types.len()),
             join_quote(types)
         ),
         sites,
@@ -1806,10 +1539,7 @@ fn capabilities_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
         return None;
     }
     let add_message = |setter: &str, caps: &BTreeSet<&str>| {
-        format!(
-            "{setter} must not include {} in securityContext.capabilities.add",
-            join_quote(caps)
-        )
+        format!("{setter} must not include {} in securityContext.capabilities.add", join_quote(caps))
     };
     let mut missing_drop = Vec::new();
     let mut drop_sites = Vec::new();
@@ -1849,10 +1579,7 @@ fn capabilities_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     }
     let mut details = Vec::new();
     if !missing_drop.is_empty() {
-        details.push(format!(
-            "{} {DROP_MESSAGE}",
-            containers_phrase(&missing_drop)
-        ));
+        details.push(format!("{} {DROP_MESSAGE}", containers_phrase(&missing_drop)));
     }
     if !adding.is_empty() {
         details.push(add_message(&containers_phrase(&adding), &forbidden));
@@ -1861,11 +1588,7 @@ fn capabilities_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
         return None;
     }
     drop_sites.extend(add_sites);
-    Some(Violation {
-        reason: "unrestricted capabilities",
-        detail: details.join("; "),
-        sites: drop_sites,
-    })
+    Some(Violation { reason: "unrestricted capabilities", detail: details.join("; "), sites: drop_sites })
 }
 
 fn run_as_non_root(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
@@ -1880,12 +1603,7 @@ fn run_as_non_root(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     let pod_true = pod_value == Some(true);
     let mut explicit_sites = Vec::new();
     if pod_bad {
-        explicit_sites.push(pod_site(
-            FIELD,
-            "false".to_owned(),
-            "true or unset",
-            format!("pod {FALSE_MESSAGE}"),
-        ));
+        explicit_sites.push(pod_site(FIELD, "false".to_owned(), "true or unset", format!("pod {FALSE_MESSAGE}")));
     }
     let mut explicit = Vec::new();
     let mut implicit = Vec::new();
@@ -1917,10 +1635,7 @@ fn run_as_non_root(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     if !explicit_sites.is_empty() {
         return Some(Violation {
             reason: "runAsNonRoot != true",
-            detail: format!(
-                "{} {FALSE_MESSAGE}",
-                setters_phrase(pod_bad, &explicit).join(" and ")
-            ),
+            detail: format!("{} {FALSE_MESSAGE}", setters_phrase(pod_bad, &explicit).join(" and ")),
             sites: explicit_sites,
         });
     }
@@ -1944,23 +1659,13 @@ fn run_as_user(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     let mut sites = Vec::new();
     let pod_bad = pod.pod_sc().and_then(|sc| sc.run_as_user) == Some(0);
     if pod_bad {
-        sites.push(pod_site(
-            FIELD,
-            "0".to_owned(),
-            REQUIRED,
-            format!("pod {MESSAGE}"),
-        ));
+        sites.push(pod_site(FIELD, "0".to_owned(), REQUIRED, format!("pod {MESSAGE}")));
     }
     let mut names = Vec::new();
     for c in &pod.containers {
         if c.sc.and_then(|sc| sc.run_as_user) == Some(0) {
             names.push(c.name);
-            sites.push(c.site(
-                FIELD,
-                "0".to_owned(),
-                REQUIRED,
-                format!("{} {MESSAGE}", c.setter()),
-            ));
+            sites.push(c.site(FIELD, "0".to_owned(), REQUIRED, format!("{} {MESSAGE}", c.setter())));
         }
     }
     if sites.is_empty() {
@@ -1968,17 +1673,13 @@ fn run_as_user(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     }
     Some(Violation {
         reason: "runAsUser=0",
-        detail: format!(
-            "{} {MESSAGE}",
-            setters_phrase(pod_bad, &names).join(" and ")
-        ),
+        detail: format!("{} {MESSAGE}", setters_phrase(pod_bad, &names).join(" and ")),
         sites,
     })
 }
 
 fn seccomp_profile_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    const MESSAGE: &str =
-        "must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"";
+    const MESSAGE: &str = "must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"";
     if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
         return None;
     }
@@ -1990,11 +1691,8 @@ fn seccomp_profile_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     if pod_valid {
         return None;
     }
-    let implicit: Vec<&Ctr<'_>> = pod
-        .containers
-        .iter()
-        .filter(|c| c.sc.and_then(|sc| sc.seccomp_profile.as_ref()).is_none())
-        .collect();
+    let implicit: Vec<&Ctr<'_>> =
+        pod.containers.iter().filter(|c| c.sc.and_then(|sc| sc.seccomp_profile.as_ref()).is_none()).collect();
     if implicit.is_empty() {
         return None;
     }
@@ -2031,10 +1729,7 @@ mod tests {
 
     fn parse(pod: &Value) -> (ObjectMeta, PodSpec) {
         let meta = pod.get("metadata").cloned().unwrap_or_else(|| json!({}));
-        (
-            serde_json::from_value(meta).unwrap(),
-            serde_json::from_value(pod["spec"].clone()).unwrap(),
-        )
+        (serde_json::from_value(meta).unwrap(), serde_json::from_value(pod["spec"].clone()).unwrap())
     }
 
     /// A pod with the given spec.
@@ -2087,26 +1782,15 @@ mod tests {
     }
 
     fn violation(level: Level, version: &str, p: &Value, check: &str) -> Violation {
-        run(level, version, p)
-            .into_iter()
-            .find(|o| o.check == check)
-            .and_then(|o| o.violation)
-            .unwrap()
+        run(level, version, p).into_iter().find(|o| o.check == check).and_then(|o| o.violation).unwrap()
     }
 
     /// `reason (detail)`, `pass`, or `not run` for one check.
     fn verdict(level: Level, version: &str, p: &Value, check: &str) -> String {
-        match run(level, version, p)
-            .into_iter()
-            .find(|o| o.check == check)
-        {
+        match run(level, version, p).into_iter().find(|o| o.check == check) {
             None => NOT_RUN.to_owned(),
-            Some(CheckOutcome {
-                violation: None, ..
-            }) => PASS.to_owned(),
-            Some(CheckOutcome {
-                violation: Some(v), ..
-            }) => format!("{} ({})", v.reason, v.detail),
+            Some(CheckOutcome { violation: None, .. }) => PASS.to_owned(),
+            Some(CheckOutcome { violation: Some(v), .. }) => format!("{} ({})", v.reason, v.detail),
         }
     }
 
@@ -2274,20 +1958,8 @@ mod tests {
     #[case::volume_without_source_defaults_to_empty_dir(R, "latest", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "scratch"}]})), "restrictedVolumes", PASS)]
     #[case::image_volume_allowed_at_v1_0(R, "v1.0", pod(json!({"containers": [{"name": "app"}], "volumes": [{"name": "img", "image": {"reference": "r"}}]})), "restrictedVolumes", PASS)]
     // allowPrivilegeEscalation
-    #[case::allow_privilege_escalation_absent_before_v1_8(
-        R,
-        "v1.7",
-        bare(),
-        "allowPrivilegeEscalation",
-        NOT_RUN
-    )]
-    #[case::allow_privilege_escalation_not_in_baseline(
-        B,
-        "latest",
-        bare(),
-        "allowPrivilegeEscalation",
-        NOT_RUN
-    )]
+    #[case::allow_privilege_escalation_absent_before_v1_8(R, "v1.7", bare(), "allowPrivilegeEscalation", NOT_RUN)]
+    #[case::allow_privilege_escalation_not_in_baseline(B, "latest", bare(), "allowPrivilegeEscalation", NOT_RUN)]
     #[case::allow_privilege_escalation_unset_fails_from_v1_8(R, "v1.8", bare(), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
     #[case::allow_privilege_escalation_false_passes(R, "latest", app(json!({"allowPrivilegeEscalation": false})), "allowPrivilegeEscalation", PASS)]
     #[case::allow_privilege_escalation_across_container_kinds(R, "latest", pod(json!({
@@ -2305,15 +1977,15 @@ mod tests {
     #[case::windows_pod_checked_for_allow_privilege_escalation_at_v1_24(R, "v1.24", windows(bare()), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
     #[case::windows_os_name_is_case_sensitive(R, "latest", pod(json!({"os": {"name": "Windows"}, "containers": [{"name": "app"}]})), "allowPrivilegeEscalation", r#"allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)"#)]
     // capabilities_restricted
-    #[case::capabilities_restricted_absent_at_v1_21(
+    #[case::capabilities_restricted_absent_at_v1_21(R, "v1.21", bare(), "capabilities_restricted", NOT_RUN)]
+    #[case::capabilities_restricted_drop_all_passes(R, "v1.22", app(json!({"capabilities": {"drop": ["NET_RAW", "ALL"], "add": ["NET_BIND_SERVICE"]}})), "capabilities_restricted", PASS)]
+    #[case::capabilities_restricted_missing_fails(
         R,
-        "v1.21",
+        "latest",
         bare(),
         "capabilities_restricted",
-        NOT_RUN
+        r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#
     )]
-    #[case::capabilities_restricted_drop_all_passes(R, "v1.22", app(json!({"capabilities": {"drop": ["NET_RAW", "ALL"], "add": ["NET_BIND_SERVICE"]}})), "capabilities_restricted", PASS)]
-    #[case::capabilities_restricted_missing_fails(R, "latest", bare(), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
     #[case::capabilities_restricted_drop_is_case_sensitive(R, "latest", app(json!({"capabilities": {"drop": ["all"]}})), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
     #[case::capabilities_restricted_drop_and_add_joined(R, "latest", pod(json!({"containers": [
         {"name": "a", "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN", "NET_BIND_SERVICE", "CHOWN"]}}},
@@ -2321,11 +1993,23 @@ mod tests {
         {"name": "c", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]})),
         "capabilities_restricted", r#"unrestricted capabilities (containers "b", "c" must set securityContext.capabilities.drop=["ALL"]; containers "a", "c" must not include "CHOWN", "SYS_ADMIN" in securityContext.capabilities.add)"#)]
     #[case::windows_pod_skips_capabilities_restricted_from_v1_25(R, "v1.25", windows(app(json!({"capabilities": {"add": ["SYS_ADMIN"]}}))), "capabilities_restricted", PASS)]
-    #[case::windows_pod_checked_for_capabilities_restricted_at_v1_24(R, "v1.24", windows(bare()), "capabilities_restricted", r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#)]
+    #[case::windows_pod_checked_for_capabilities_restricted_at_v1_24(
+        R,
+        "v1.24",
+        windows(bare()),
+        "capabilities_restricted",
+        r#"unrestricted capabilities (container "app" must set securityContext.capabilities.drop=["ALL"])"#
+    )]
     // runAsNonRoot
     #[case::run_as_non_root_pod_true_passes(R, "latest", pod_sc(json!({"runAsNonRoot": true})), "runAsNonRoot", PASS)]
     #[case::run_as_non_root_containers_true_pass(R, "latest", app(json!({"runAsNonRoot": true})), "runAsNonRoot", PASS)]
-    #[case::run_as_non_root_unset_fails_at_v1_0(R, "v1.0", bare(), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
+    #[case::run_as_non_root_unset_fails_at_v1_0(
+        R,
+        "v1.0",
+        bare(),
+        "runAsNonRoot",
+        r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#
+    )]
     #[case::run_as_non_root_pod_false_fails_even_if_containers_true(R, "latest", pod(json!({"securityContext": {"runAsNonRoot": false}, "containers": [{"name": "app", "securityContext": {"runAsNonRoot": true}}]})), "runAsNonRoot", "runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)")]
     #[case::run_as_non_root_explicit_false_takes_precedence(R, "latest", pod(json!({"containers": [
         {"name": "a", "securityContext": {"runAsNonRoot": false}}, {"name": "b"}]})),
@@ -2337,8 +2021,20 @@ mod tests {
         {"name": "a", "securityContext": {"runAsNonRoot": false}}, {"name": "b"}]})),
         "runAsNonRoot", r#"runAsNonRoot != true (container "a" must not set securityContext.runAsNonRoot=false)"#)]
     #[case::host_users_false_relaxes_run_as_non_root_at_v1_35(R, "v1.35", host_users(pod_sc(json!({"runAsNonRoot": false})), false), "runAsNonRoot", PASS)]
-    #[case::host_users_false_does_not_relax_run_as_non_root_at_v1_34(R, "v1.34", host_users(bare(), false), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
-    #[case::windows_pod_not_exempt_from_run_as_non_root(R, "latest", windows(bare()), "runAsNonRoot", r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#)]
+    #[case::host_users_false_does_not_relax_run_as_non_root_at_v1_34(
+        R,
+        "v1.34",
+        host_users(bare(), false),
+        "runAsNonRoot",
+        r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#
+    )]
+    #[case::windows_pod_not_exempt_from_run_as_non_root(
+        R,
+        "latest",
+        windows(bare()),
+        "runAsNonRoot",
+        r#"runAsNonRoot != true (pod or container "app" must set securityContext.runAsNonRoot=true)"#
+    )]
     // runAsUser
     #[case::run_as_user_absent_at_v1_22(R, "v1.22", pod_sc(json!({"runAsUser": 0})), "runAsUser", NOT_RUN)]
     #[case::run_as_user_zero_on_pod_fails_at_v1_23(R, "v1.23", pod(json!({"securityContext": {"runAsUser": 0}, "containers": [{"name": "app", "securityContext": {"runAsUser": 1000}}]})), "runAsUser", "runAsUser=0 (pod must not set runAsUser=0)")]
@@ -2350,13 +2046,7 @@ mod tests {
     #[case::host_users_false_does_not_relax_run_as_user_at_v1_34(R, "v1.34", host_users(app(json!({"runAsUser": 0})), false), "runAsUser", r#"runAsUser=0 (container "app" must not set runAsUser=0)"#)]
     #[case::windows_pod_not_exempt_from_run_as_user(R, "latest", windows(app(json!({"runAsUser": 0}))), "runAsUser", r#"runAsUser=0 (container "app" must not set runAsUser=0)"#)]
     // seccompProfile_restricted
-    #[case::seccomp_restricted_absent_at_v1_18(
-        R,
-        "v1.18",
-        bare(),
-        "seccompProfile_restricted",
-        NOT_RUN
-    )]
+    #[case::seccomp_restricted_absent_at_v1_18(R, "v1.18", bare(), "seccompProfile_restricted", NOT_RUN)]
     #[case::seccomp_restricted_pod_runtime_default_passes(R, "v1.19", pod_sc(json!({"seccompProfile": {"type": "RuntimeDefault"}})), "seccompProfile_restricted", PASS)]
     #[case::seccomp_restricted_containers_without_pod_pass(R, "latest", pod(json!({"containers": [
         {"name": "a", "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}},
@@ -2423,35 +2113,21 @@ mod tests {
         }));
         let outcomes = run(R, "latest", &p);
         assert_eq!(outcomes.len(), checks_for(R, Version::LATEST).len());
-        assert!(
-            outcomes.iter().all(|o| o.violation.is_none()),
-            "{outcomes:?}"
-        );
+        assert!(outcomes.iter().all(|o| o.violation.is_none()), "{outcomes:?}");
         assert_eq!(psa_message(R, "latest", &outcomes), None);
     }
 
     #[test]
     fn psa_message_uses_label_verbatim_and_skips_passes() {
         let outcomes = vec![
-            CheckOutcome {
-                check: "hostNamespaces",
-                violation: None,
-            },
+            CheckOutcome { check: "hostNamespaces", violation: None },
             CheckOutcome {
                 check: "sysctls",
-                violation: Some(Violation {
-                    reason: "forbidden sysctls",
-                    detail: String::new(),
-                    sites: Vec::new(),
-                }),
+                violation: Some(Violation { reason: "forbidden sysctls", detail: String::new(), sites: Vec::new() }),
             },
             CheckOutcome {
                 check: "hostPorts",
-                violation: Some(Violation {
-                    reason: "hostPort",
-                    detail: "x".to_owned(),
-                    sites: Vec::new(),
-                }),
+                violation: Some(Violation { reason: "hostPort", detail: "x".to_owned(), sites: Vec::new() }),
             },
         ];
         assert_eq!(
@@ -2484,13 +2160,7 @@ mod tests {
 
     // ---- sites -----------------------------------------------------------------------------
 
-    fn site(
-        container: Option<&str>,
-        path: &str,
-        found: &str,
-        required: &str,
-        detail: &str,
-    ) -> Site {
+    fn site(container: Option<&str>, path: &str, found: &str, required: &str, detail: &str) -> Site {
         Site {
             container: container.map(str::to_owned),
             path: path.to_owned(),
@@ -2539,10 +2209,7 @@ mod tests {
         let apparmor = violation(B, "latest", &p, "appArmorProfile").sites;
         assert_eq!(apparmor.len(), 1);
         assert_eq!(apparmor[0].container, None);
-        assert_eq!(
-            apparmor[0].path,
-            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]"
-        );
+        assert_eq!(apparmor[0].path, "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]");
         assert_eq!(apparmor[0].found, r#""unconfined""#);
         assert_eq!(
             violation(R, "latest", &p, "restrictedVolumes").sites,
@@ -2554,10 +2221,7 @@ mod tests {
                 r#"volume "host" uses restricted volume type "hostPath""#
             )]
         );
-        assert_eq!(
-            violation(B, "latest", &p, "hostPathVolumes").sites[0].path,
-            "spec.volumes[2].hostPath"
-        );
+        assert_eq!(violation(B, "latest", &p, "hostPathVolumes").sites[0].path, "spec.volumes[2].hostPath");
     }
 
     #[test]
@@ -2571,13 +2235,7 @@ mod tests {
         }));
         let sites = violation(R, "latest", &p, "runAsNonRoot").sites;
         let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "spec.securityContext.runAsNonRoot",
-                "spec.containers[0].securityContext.runAsNonRoot"
-            ]
-        );
+        assert_eq!(paths, ["spec.securityContext.runAsNonRoot", "spec.containers[0].securityContext.runAsNonRoot"]);
         assert_eq!(sites[0].container, None);
         assert_eq!(sites[1].container.as_deref(), Some("a"));
 
@@ -2601,15 +2259,9 @@ mod tests {
         ]}));
         let sites = violation(R, "latest", &p, "capabilities_restricted").sites;
         assert_eq!(sites.len(), 2);
-        assert_eq!(
-            sites[0].path,
-            "spec.containers[0].securityContext.capabilities.drop"
-        );
+        assert_eq!(sites[0].path, "spec.containers[0].securityContext.capabilities.drop");
         assert_eq!(sites[0].found, r#"["NET_RAW"]"#);
-        assert_eq!(
-            sites[1].path,
-            "spec.containers[0].securityContext.capabilities.add"
-        );
+        assert_eq!(sites[1].path, "spec.containers[0].securityContext.capabilities.add");
         assert_eq!(sites[1].found, r#"["SYS_ADMIN"]"#);
         assert_eq!(
             sites[1].detail,
@@ -2622,11 +2274,8 @@ mod tests {
         let p = pod(json!({"containers": [{"name": "app",
             "livenessProbe": {"httpGet": {"port": 80, "host": "h1"}, "tcpSocket": {"port": 80, "host": "h2"}},
             "lifecycle": {"preStop": {"tcpSocket": {"port": 80, "host": "h3"}}}}]}));
-        let paths: Vec<String> = violation(B, "latest", &p, "hostProbesAndHostLifecycle")
-            .sites
-            .into_iter()
-            .map(|s| s.path)
-            .collect();
+        let paths: Vec<String> =
+            violation(B, "latest", &p, "hostProbesAndHostLifecycle").sites.into_iter().map(|s| s.path).collect();
         assert_eq!(
             paths,
             [
@@ -2650,10 +2299,7 @@ mod tests {
                 "spec.containers[0].securityContext.seLinuxOptions.role"
             ]
         );
-        assert_eq!(
-            sites[0].required,
-            r#"unset or one of "", "container_t", "container_init_t", "container_kvm_t""#
-        );
+        assert_eq!(sites[0].required, r#"unset or one of "", "container_t", "container_init_t", "container_kvm_t""#);
         assert_eq!(
             sites[2].detail,
             r#"container "app" set forbidden securityContext.seLinuxOptions: role may not be set"#
@@ -2672,16 +2318,8 @@ mod tests {
     #[case::run_as_user(R, pod_sc(json!({"runAsUser": 0})), "runAsUser")]
     #[case::seccomp_restricted(R, pod_sc(json!({"seccompProfile": {"type": "Unconfined"}})), "seccompProfile_restricted")]
     #[case::allow_privilege_escalation(R, bare(), "allowPrivilegeEscalation")]
-    fn single_site_detail_equals_violation_detail(
-        #[case] level: Level,
-        #[case] pod: Value,
-        #[case] check: &str,
-    ) {
-        let version = if check == "seccompProfile_baseline" {
-            "v1.18"
-        } else {
-            "latest"
-        };
+    fn single_site_detail_equals_violation_detail(#[case] level: Level, #[case] pod: Value, #[case] check: &str) {
+        let version = if check == "seccompProfile_baseline" { "v1.18" } else { "latest" };
         let v = violation(level, version, &pod, check);
         assert_eq!(v.sites.len(), 1, "{v:?}");
         assert_eq!(v.sites[0].detail, v.detail);
@@ -2698,11 +2336,7 @@ mod tests {
     #[case::restricted_v1_18(R, Version::v1(18), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "seccompProfile_baseline", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "restrictedVolumes", "runAsNonRoot"])]
     #[case::restricted_v1_21(R, Version::v1(21), &["appArmorProfile", "capabilities_baseline", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "restrictedVolumes", "runAsNonRoot", "seccompProfile_restricted"])]
     #[case::restricted_v1_23(R, Version::v1(23), &["appArmorProfile", "hostNamespaces", "hostPorts", "privileged", "procMount", "seLinuxOptions", "sysctls", "windowsHostProcess", "allowPrivilegeEscalation", "capabilities_restricted", "restrictedVolumes", "runAsNonRoot", "runAsUser", "seccompProfile_restricted"])]
-    fn checks_for_lists_psa_order(
-        #[case] level: Level,
-        #[case] version: Version,
-        #[case] expected: &[&str],
-    ) {
+    fn checks_for_lists_psa_order(#[case] level: Level, #[case] version: Version, #[case] expected: &[&str]) {
         assert_eq!(checks_for(level, version), expected);
         let outcomes = evaluate(level, version, &ObjectMeta::default(), &PodSpec::default());
         let ran: Vec<&str> = outcomes.iter().map(|o| o.check).collect();
@@ -2712,42 +2346,26 @@ mod tests {
     #[test]
     fn checks_table_has_psa_ids_in_psa_order() {
         assert_eq!(CHECKS.len(), 19);
-        let ids = |level: Level| -> Vec<&str> {
-            CHECKS
-                .iter()
-                .filter(|c| c.level == level)
-                .map(|c| c.id)
-                .collect()
-        };
+        let ids = |level: Level| -> Vec<&str> { CHECKS.iter().filter(|c| c.level == level).map(|c| c.id).collect() };
         let (baseline, restricted) = (ids(B), ids(R));
         assert_eq!((baseline.len(), restricted.len()), (12, 7));
         assert!(baseline.is_sorted() && restricted.is_sorted());
         let order: Vec<&str> = CHECKS.iter().map(|c| c.id).collect();
         assert_eq!(order, [baseline, restricted].concat());
         for check in CHECKS {
-            assert!(
-                !check.summary.is_empty() && check.help.ends_with('.'),
-                "{check:?}"
-            );
+            assert!(!check.summary.is_empty() && check.help.ends_with('.'), "{check:?}");
         }
     }
 
     #[test]
     fn revision_table_matches_checks() {
-        let mut sinces: Vec<u32> = RULES
-            .iter()
-            .flat_map(|r| r.revisions.iter().map(|v| v.since))
-            .collect();
+        let mut sinces: Vec<u32> = RULES.iter().flat_map(|r| r.revisions.iter().map(|v| v.since)).collect();
         sinces.sort_unstable();
         sinces.dedup();
         assert_eq!(sinces, REVISIONS);
         assert_eq!(Version::LATEST.minor(), 35);
         for rule in RULES {
-            assert!(
-                rule.revisions.is_sorted_by(|a, b| a.since < b.since),
-                "{}",
-                rule.info.id
-            );
+            assert!(rule.revisions.is_sorted_by(|a, b| a.since < b.since), "{}", rule.info.id);
             let overrides = rule.revisions.iter().any(|r| !r.overrides.is_empty());
             assert!(!overrides || rule.info.level == R, "{}", rule.info.id);
         }
@@ -2756,36 +2374,17 @@ mod tests {
     #[test]
     fn value_tables_change_only_at_their_checks_revisions() {
         let revisions_of = |id: &str| -> Vec<u32> {
-            RULES
-                .iter()
-                .find(|r| r.info.id == id)
-                .map(|r| r.revisions.iter().map(|v| v.since).collect())
-                .unwrap()
+            RULES.iter().find(|r| r.info.id == id).map(|r| r.revisions.iter().map(|v| v.since).collect()).unwrap()
         };
         let sysctl_revisions = revisions_of("sysctls");
-        assert!(
-            SAFE_SYSCTLS
-                .iter()
-                .all(|(_, since)| sysctl_revisions.contains(since))
-        );
+        assert!(SAFE_SYSCTLS.iter().all(|(_, since)| sysctl_revisions.contains(since)));
         let selinux_revisions = revisions_of("seLinuxOptions");
-        assert!(
-            SELINUX_TYPES
-                .iter()
-                .all(|(_, since)| selinux_revisions.contains(since))
-        );
-        for id in [
-            "allowPrivilegeEscalation",
-            "capabilities_restricted",
-            "seccompProfile_restricted",
-        ] {
+        assert!(SELINUX_TYPES.iter().all(|(_, since)| selinux_revisions.contains(since)));
+        for id in ["allowPrivilegeEscalation", "capabilities_restricted", "seccompProfile_restricted"] {
             assert!(revisions_of(id).contains(&WINDOWS_EXEMPTION_SINCE), "{id}");
         }
         for id in ["runAsNonRoot", "runAsUser", "procMount"] {
-            assert!(
-                revisions_of(id).contains(&USER_NAMESPACE_RELAXATION_SINCE),
-                "{id}"
-            );
+            assert!(revisions_of(id).contains(&USER_NAMESPACE_RELAXATION_SINCE), "{id}");
         }
         assert!(revisions_of("seccompProfile_baseline").contains(&SECCOMP_FIELDS_SINCE));
     }
@@ -2795,12 +2394,7 @@ mod tests {
     #[case::zero("v1.0", Ok(Version::v1(0)), "v1.0", 0)]
     #[case::pinned("v1.29", Ok(Version::v1(29)), "v1.29", 29)]
     #[case::newer_is_lowered("v1.99", Ok(Version::v1(99)), "v1.99", 35)]
-    #[case::huge_is_lowered(
-        "v1.9223372036854775807",
-        Ok(Version::v1(u32::MAX)),
-        "v1.4294967295",
-        35
-    )]
+    #[case::huge_is_lowered("v1.9223372036854775807", Ok(Version::v1(u32::MAX)), "v1.4294967295", 35)]
     fn version_parses(
         #[case] input: &str,
         #[case] expected: Result<Version, ()>,
@@ -2845,15 +2439,9 @@ mod tests {
         ));
         let defaulted = with_api_defaults(&spec);
         assert!(matches!(defaulted, Cow::Owned(_)));
-        assert_eq!(
-            defaulted.containers[0].ports.as_ref().unwrap()[0].host_port,
-            Some(80)
-        );
+        assert_eq!(defaulted.containers[0].ports.as_ref().unwrap()[0].host_port, Some(80));
         assert!(defaulted.volumes.as_ref().unwrap()[0].empty_dir.is_some());
-        assert_eq!(
-            spec.containers[0].ports.as_ref().unwrap()[0].host_port,
-            None
-        );
+        assert_eq!(spec.containers[0].ports.as_ref().unwrap()[0].host_port, None);
         let (_, plain) = parse(&bare());
         assert!(matches!(with_api_defaults(&plain), Cow::Borrowed(_)));
     }

@@ -144,7 +144,10 @@ impl RuleId {
                 }
                 for (i, r) in raw.registries.iter().enumerate() {
                     if r.trim().is_empty() || r.contains(char::is_whitespace) {
-                        return Err((format!("registries[{i}]"), format!("\"{r}\" is not a registry or repository prefix")));
+                        return Err((
+                            format!("registries[{i}]"),
+                            format!("\"{r}\" is not a registry or repository prefix"),
+                        ));
                     }
                 }
                 Ok((raw.mode, Settings::Registries(raw.registries)))
@@ -234,7 +237,9 @@ fn violation(container: Option<&str>, path: FieldPath, message: String, fix: Str
 #[must_use]
 pub fn check(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec<Violation> {
     match rule {
-        RuleId::RequireImageDigest | RuleId::DisallowLatestTag | RuleId::AllowedRegistries => image_rule(rule, settings, workload),
+        RuleId::RequireImageDigest | RuleId::DisallowLatestTag | RuleId::AllowedRegistries => {
+            image_rule(rule, settings, workload)
+        }
         RuleId::DisallowPrivileged => containers(workload, |c| {
             let privileged = c.security_context.and_then(|s| s.privileged) == Some(true);
             privileged.then(|| {
@@ -255,7 +260,8 @@ pub fn check(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec<
                 (
                     "securityContext.readOnlyRootFilesystem",
                     format!("securityContext.readOnlyRootFilesystem is {}; required: true", show_bool(value)),
-                    "set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process writes".to_owned(),
+                    "set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process writes"
+                        .to_owned(),
                 )
             })
         }),
@@ -321,7 +327,10 @@ fn host_path(workload: &Workload<'_>) -> Vec<Violation> {
                     None,
                     pod.spec_path().key("volumes").index(i).key("hostPath"),
                     format!("volume \"{}\" mounts host path \"{}\"; required: no hostPath volumes", v.name, hp.path),
-                    format!("replace volume \"{}\" with an emptyDir, a PersistentVolumeClaim, a ConfigMap or a Secret", v.name),
+                    format!(
+                        "replace volume \"{}\" with an emptyDir, a PersistentVolumeClaim, a ConfigMap or a Secret",
+                        v.name
+                    ),
                 )
             })
         })
@@ -346,8 +355,16 @@ fn resource_requests(settings: &Settings, workload: &Workload<'_>) -> Vec<Violat
                 violation(
                     Some(c.name),
                     pod.container_path(c).key("resources").key("requests"),
-                    format!("container \"{}\" requests no {list}; required: resources.requests for {}", c.name, required.join(", ")),
-                    format!("set resources.requests.{} in container \"{}\"", missing.join(" and resources.requests."), c.name),
+                    format!(
+                        "container \"{}\" requests no {list}; required: resources.requests for {}",
+                        c.name,
+                        required.join(", ")
+                    ),
+                    format!(
+                        "set resources.requests.{} in container \"{}\"",
+                        missing.join(" and resources.requests."),
+                        c.name
+                    ),
                 )
             })
         })
@@ -366,13 +383,13 @@ fn run_as_non_root(workload: &Workload<'_>) -> Vec<Violation> {
             "set spec.securityContext.runAsNonRoot: true".to_owned(),
         ));
     }
-    for c in pod.containers() {
+    for c in &pod.containers() {
         let value = c.security_context.and_then(|s: &SecurityContext| s.run_as_non_root);
         let ok = value == Some(true) || (value.is_none() && pod_value == Some(true));
         if !ok {
             out.push(violation(
                 Some(c.name),
-                pod.container_path(&c).key("securityContext").key("runAsNonRoot"),
+                pod.container_path(c).key("securityContext").key("runAsNonRoot"),
                 format!(
                     "container \"{}\": securityContext.runAsNonRoot is {} and the pod's is {}; required: true on the container or on the pod",
                     c.name,
@@ -392,17 +409,20 @@ fn seccomp_ok(kind: &str) -> bool {
 
 fn seccomp(workload: &Workload<'_>) -> Vec<Violation> {
     let Some(pod) = &workload.pod else { return Vec::new() };
-    let pod_type = pod.spec.security_context.as_ref().and_then(|s| s.seccomp_profile.as_ref()).map(|p| p.type_.as_str());
+    let pod_type =
+        pod.spec.security_context.as_ref().and_then(|s| s.seccomp_profile.as_ref()).map(|p| p.type_.as_str());
     let mut out = Vec::new();
     if let Some(t) = pod_type.filter(|t| !seccomp_ok(t)) {
         out.push(violation(
             None,
             pod.spec_path().key("securityContext").key("seccompProfile").key("type"),
-            format!("spec.securityContext.seccompProfile.type is \"{t}\"; required: \"RuntimeDefault\" or \"Localhost\""),
+            format!(
+                "spec.securityContext.seccompProfile.type is \"{t}\"; required: \"RuntimeDefault\" or \"Localhost\""
+            ),
             "set spec.securityContext.seccompProfile.type: RuntimeDefault".to_owned(),
         ));
     }
-    for c in pod.containers() {
+    for c in &pod.containers() {
         let own = c.security_context.and_then(|s| s.seccomp_profile.as_ref()).map(|p| p.type_.as_str());
         let problem = match own {
             Some(t) if !seccomp_ok(t) => Some(format!("securityContext.seccompProfile.type is \"{t}\"")),
@@ -413,7 +433,7 @@ fn seccomp(workload: &Workload<'_>) -> Vec<Violation> {
         if let Some(problem) = problem {
             out.push(violation(
                 Some(c.name),
-                pod.container_path(&c).key("securityContext").key("seccompProfile").key("type"),
+                pod.container_path(c).key("securityContext").key("seccompProfile").key("type"),
                 format!("container \"{}\" {problem}; required: \"RuntimeDefault\" or \"Localhost\" on the container or the pod", c.name),
                 "set spec.securityContext.seccompProfile.type: RuntimeDefault on the pod".to_owned(),
             ));
@@ -443,7 +463,10 @@ pub fn registry_allowed(name: &str, allowed: &[String]) -> bool {
 fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
     for site in &workload.images {
-        let who = site.container.as_deref().map_or_else(|| format!("image at {}", site.path), |c| format!("container \"{c}\""));
+        let who = site
+            .container
+            .as_deref()
+            .map_or_else(|| format!("image at {}", site.path), |c| format!("container \"{c}\""));
         let base = Violation {
             container: site.container.clone(),
             image: Some(site.image.clone()),
@@ -457,7 +480,8 @@ fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec
             Err(e) => {
                 out.push(Violation {
                     message: format!("{who}: {e}; cannot decide {rule}"),
-                    fix: "write a valid image reference: [registry[:port]/]repository[:tag][@sha256:<64 hex>]".to_owned(),
+                    fix: "write a valid image reference: [registry[:port]/]repository[:tag][@sha256:<64 hex>]"
+                        .to_owned(),
                     undecidable: true,
                     ..base
                 });
@@ -466,19 +490,36 @@ fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec
         };
         let problem = match rule {
             RuleId::RequireImageDigest if !reference.is_pinned() => Some((
-                format!("{who}: image \"{}\" is not pinned to a digest; required: name[:tag]@sha256:<digest>", site.image),
-                format!("pin the image as {}@sha256:<digest> (or run without --offline so syncgate resolves and pins it)", site.image),
+                format!(
+                    "{who}: image \"{}\" is not pinned to a digest; required: name[:tag]@sha256:<digest>",
+                    site.image
+                ),
+                format!(
+                    "pin the image as {}@sha256:<digest> (or run without --offline so syncgate resolves and pins it)",
+                    site.image
+                ),
             )),
             RuleId::DisallowLatestTag if reference.is_latest() => Some((
                 match reference.tag() {
-                    Some(_) => format!("{who}: image \"{}\" uses the latest tag; required: an explicit version tag", site.image),
-                    None => format!("{who}: image \"{}\" has no tag, which means latest; required: an explicit version tag", site.image),
+                    Some(_) => format!(
+                        "{who}: image \"{}\" uses the latest tag; required: an explicit version tag",
+                        site.image
+                    ),
+                    None => format!(
+                        "{who}: image \"{}\" has no tag, which means latest; required: an explicit version tag",
+                        site.image
+                    ),
                 },
                 format!("use a version tag, e.g. {}:1.2.3", reference.name()),
             )),
             RuleId::AllowedRegistries => match settings {
-                Settings::Registries(allowed) if !registry_allowed(&reference.name(), allowed) => Some((
-                    format!("{who}: image \"{}\" ({}) is not from an allowed registry; allowed: {}", site.image, reference.name(), allowed.join(", ")),
+                Settings::Registries(allowed) if !registry_allowed(reference.name(), allowed) => Some((
+                    format!(
+                        "{who}: image \"{}\" ({}) is not from an allowed registry; allowed: {}",
+                        site.image,
+                        reference.name(),
+                        allowed.join(", ")
+                    ),
                     format!("push or mirror the image to one of {} and reference it there", allowed.join(", ")),
                 )),
                 _ => None,

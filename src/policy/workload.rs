@@ -127,7 +127,11 @@ struct Template {
 
 impl<'a> Workload<'a> {
     /// Builds the view; fails when the pod template does not match the Kubernetes schema.
-    pub fn new(resource: Resource<'a>, kinds: &[WorkloadKind], default_namespace: &str) -> Result<Self, WorkloadError> {
+    pub fn new(
+        resource: Resource<'a>,
+        kinds: &[WorkloadKind],
+        default_namespace: &str,
+    ) -> Result<Self, Box<WorkloadError>> {
         let id = resource.id(Some(default_namespace));
         let images = manifest::image_sites(&resource, kinds);
         let pod = match manifest::pod_template(&resource, kinds) {
@@ -144,34 +148,39 @@ impl<'a> Workload<'a> {
     }
 }
 
-fn typed_pod(resource: &Resource<'_>, id: &ResourceId, path: FieldPath, node: &Node) -> Result<Option<Pod>, WorkloadError> {
+fn typed_pod(
+    resource: &Resource<'_>,
+    id: &ResourceId,
+    path: FieldPath,
+    node: &Node,
+) -> Result<Option<Pod>, Box<WorkloadError>> {
     let json = node.to_json();
     let template: Template = serde_path_to_error::deserialize(json).map_err(|e| {
         let inner = e.path().to_string();
         let full = if inner == "." { path.clone() } else { path.join(&FieldPath::parse(&inner)) };
-        WorkloadError {
+        Box::new(WorkloadError {
             location: resource.location(&full),
             resource: id.clone(),
             path: full.to_string(),
             message: e.into_inner().to_string(),
-        }
+        })
     })?;
     let Some(spec) = template.spec else {
-        return Err(WorkloadError {
+        return Err(Box::new(WorkloadError {
             location: resource.location(&path),
             resource: id.clone(),
             path: path.key("spec").to_string(),
             message: "the pod template has no spec".to_owned(),
-        });
+        }));
     };
     if spec.containers.is_empty() {
         let containers = path.key("spec").key("containers");
-        return Err(WorkloadError {
+        return Err(Box::new(WorkloadError {
             location: resource.location(&containers),
             resource: id.clone(),
             path: containers.to_string(),
             message: "a pod needs at least one container".to_owned(),
-        });
+        }));
     }
     Ok(Some(Pod { template_path: path, metadata: template.metadata, spec }))
 }

@@ -48,8 +48,8 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 pub(super) mod sample {
     use crate::report::{
-        AppliedException, Decision, ExceptionState, ExceptionUse, Finding, Mode, Report,
-        ResourceId, RuleInfo, SourceLocation, Status, Summary,
+        AppliedException, ExceptionState, ExceptionUse, Finding, Mode, Report, ResourceId, RuleInfo, SourceLocation,
+        Status,
     };
 
     fn resource(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ResourceId {
@@ -62,20 +62,11 @@ pub(super) mod sample {
     }
 
     fn at(file: Option<&str>, document: usize, line: u32) -> SourceLocation {
-        SourceLocation {
-            file: file.map(str::to_owned),
-            document,
-            line: Some(line),
-        }
+        SourceLocation { file: file.map(str::to_owned), document, line: Some(line) }
     }
 
     /// A finding for `rule` on `resource` with everything optional left empty.
-    pub(in crate::report) fn finding(
-        rule: &str,
-        status: Status,
-        resource: &ResourceId,
-        message: &str,
-    ) -> Finding {
+    pub(in crate::report) fn finding(rule: &str, status: Status, resource: &ResourceId, message: &str) -> Finding {
         Finding {
             rule: rule.to_owned(),
             status,
@@ -92,26 +83,14 @@ pub(super) mod sample {
         }
     }
 
-    fn pass(
-        rule: &str,
-        resource: &ResourceId,
-        file: Option<&str>,
-        document: usize,
-        line: u32,
-    ) -> Finding {
-        Finding {
-            location: Some(at(file, document, line)),
-            ..finding(rule, Status::Pass, resource, "satisfied")
-        }
+    fn pass(rule: &str, resource: &ResourceId, file: Option<&str>, document: usize, line: u32) -> Finding {
+        Finding { location: Some(at(file, document, line)), ..finding(rule, Status::Pass, resource, "satisfied") }
     }
 
     /// Six resources over four files and stdin: passes, two enforced failures on one Deployment, a warning
     /// from report mode, a warning covered by an exception, a failure an expired exception no longer covers,
     /// an invalid image reference (error), a ConfigMap the workload rules skip, and a Pod read from stdin.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one literal sample, read top to bottom"
-    )]
+    #[expect(clippy::too_many_lines, reason = "one literal sample, read top to bottom")]
     pub(in crate::report) fn report() -> Report {
         let frontend = resource("apps/v1", "Deployment", Some("web"), "frontend");
         let api = resource("apps/v1", "Deployment", Some("web"), "api");
@@ -164,7 +143,9 @@ pub(super) mod sample {
                 mode: Mode::Report,
                 container: Some("nginx-proxy".to_owned()),
                 path: Some("spec.template.spec.containers[1].resources.requests".to_owned()),
-                fix: Some("set resources.requests.cpu and resources.requests.memory on container \"nginx-proxy\"".to_owned()),
+                fix: Some(
+                    "set resources.requests.cpu and resources.requests.memory on container \"nginx-proxy\"".to_owned(),
+                ),
                 location: Some(at(api_file, 0, 37)),
                 ..finding(
                     "require-resource-requests",
@@ -195,12 +176,8 @@ pub(super) mod sample {
             pass("require-resource-requests", &cilium, cilium_file, 0, 30),
             Finding {
                 container: Some("report".to_owned()),
-                path: Some(
-                    "spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged".to_owned(),
-                ),
-                fix: Some(
-                    "remove securityContext.privileged from container \"report\" or set it to false".to_owned(),
-                ),
+                path: Some("spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged".to_owned()),
+                fix: Some("remove securityContext.privileged from container \"report\" or set it to false".to_owned()),
                 location: Some(at(batch_file, 1, 58)),
                 ..finding(
                     "disallow-privileged",
@@ -329,7 +306,6 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::report::{Decision, Summary};
 
     fn render(report: &Report) -> String {
         let mut out = Vec::new();
@@ -345,59 +321,21 @@ mod tests {
     #[test]
     fn output_parses_back_and_carries_the_contract_keys() {
         let value: Value = serde_json::from_str(&render(&sample::report())).unwrap();
-        let top: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let top: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(top, ["decision", "findings", "exceptions", "summary"]);
         assert_eq!(value["decision"], "deny");
 
         let findings = value["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 18);
         for finding in findings {
-            for key in [
-                "rule",
-                "status",
-                "mode",
-                "resource",
-                "container",
-                "path",
-                "message",
-                "exception",
-            ] {
-                assert!(
-                    finding.get(key).is_some(),
-                    "finding lacks `{key}`: {finding}"
-                );
+            for key in ["rule", "status", "mode", "resource", "container", "path", "message", "exception"] {
+                assert!(finding.get(key).is_some(), "finding lacks `{key}`: {finding}");
             }
-            let resource: Vec<&str> = finding["resource"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(String::as_str)
-                .collect();
+            let resource: Vec<&str> = finding["resource"].as_object().unwrap().keys().map(String::as_str).collect();
             assert_eq!(resource, ["apiVersion", "kind", "namespace", "name"]);
         }
-        let summary: Vec<&str> = value["summary"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                "resources",
-                "images",
-                "pass",
-                "fail",
-                "warn",
-                "skip",
-                "error"
-            ]
-        );
+        let summary: Vec<&str> = value["summary"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(summary, ["resources", "images", "pass", "fail", "warn", "skip", "error"]);
     }
 
     #[test]

@@ -20,22 +20,16 @@ pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut xml = Writer::new_with_indent(out, b' ', 2);
     xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let totals = Counts::of(report.all_findings()).attributes("syncgate");
-    xml.create_element("testsuites")
-        .with_attributes(totals.each())
-        .write_inner_content(|xml| {
-            for evaluated in &report.resources {
-                let name = evaluated.resource.to_string();
-                let counts = Counts::of(report.findings_of(evaluated)).attributes(&name);
-                xml.create_element("testsuite")
-                    .with_attributes(counts.each())
-                    .write_inner_content(|xml| {
-                        report
-                            .findings_of(evaluated)
-                            .try_for_each(|finding| write_case(xml, &name, &finding))
-                    })?;
-            }
-            Ok(())
-        })?;
+    xml.create_element("testsuites").with_attributes(totals.each()).write_inner_content(|xml| {
+        for evaluated in &report.resources {
+            let name = evaluated.resource.to_string();
+            let counts = Counts::of(report.findings_of(evaluated)).attributes(&name);
+            xml.create_element("testsuite").with_attributes(counts.each()).write_inner_content(|xml| {
+                report.findings_of(evaluated).try_for_each(|finding| write_case(xml, &name, &finding))
+            })?;
+        }
+        Ok(())
+    })?;
     xml.into_inner().write_all(b"\n")
 }
 
@@ -56,25 +50,16 @@ fn write_case<W: Write>(xml: &mut Writer<W>, suite: &str, finding: &Finding) -> 
         Status::Pass => case.write_empty().map(drop),
         Status::Skip => case
             .write_inner_content(|xml| {
-                xml.create_element("skipped")
-                    .with_attribute(("message", message.as_ref()))
-                    .write_empty()
-                    .map(drop)
+                xml.create_element("skipped").with_attribute(("message", message.as_ref())).write_empty().map(drop)
             })
             .map(drop),
         Status::Warn => case
             .write_inner_content(|xml| {
-                xml.create_element("system-out")
-                    .write_text_content(text(&details(finding)))
-                    .map(drop)
+                xml.create_element("system-out").write_text_content(text(&details(finding))).map(drop)
             })
             .map(drop),
         Status::Fail | Status::Error => {
-            let element = if finding.status == Status::Fail {
-                "failure"
-            } else {
-                "error"
-            };
+            let element = if finding.status == Status::Fail { "failure" } else { "error" };
             case.write_inner_content(|xml| {
                 xml.create_element(element)
                     .with_attribute(("message", message.as_ref()))
@@ -93,9 +78,7 @@ fn details(finding: &Finding) -> String {
     let word = match finding.status {
         Status::Fail => "DENY",
         Status::Error => "ERROR",
-        Status::Warn if finding.mode == Mode::Report && finding.exception.is_none() => {
-            "WARN (report mode)"
-        }
+        Status::Warn if finding.mode == Mode::Report && finding.exception.is_none() => "WARN (report mode)",
         Status::Warn => "WARN",
         Status::Pass => "PASS",
         Status::Skip => "SKIP",
@@ -118,11 +101,7 @@ fn details(finding: &Finding) -> String {
         let _ = writeln!(text, "fix: {fix}");
     }
     if let Some(exception) = &finding.exception {
-        let _ = writeln!(
-            text,
-            "exception: {} ({}, expires {})",
-            exception.name, exception.reason, exception.expires
-        );
+        let _ = writeln!(text, "exception: {} ({}, expires {})", exception.name, exception.reason, exception.expires);
     }
     if let Some(policy) = &finding.policy {
         let _ = writeln!(text, "policy: {policy}");
@@ -141,18 +120,16 @@ struct Counts {
 
 impl Counts {
     fn of<F: std::borrow::Borrow<Finding>>(findings: impl IntoIterator<Item = F>) -> Self {
-        findings
-            .into_iter()
-            .fold(Counts::default(), |mut counts, finding| {
-                counts.tests += 1;
-                match finding.borrow().status {
-                    Status::Fail => counts.failures += 1,
-                    Status::Error => counts.errors += 1,
-                    Status::Skip => counts.skipped += 1,
-                    Status::Pass | Status::Warn => {}
-                }
-                counts
-            })
+        findings.into_iter().fold(Counts::default(), |mut counts, finding| {
+            counts.tests += 1;
+            match finding.borrow().status {
+                Status::Fail => counts.failures += 1,
+                Status::Error => counts.errors += 1,
+                Status::Skip => counts.skipped += 1,
+                Status::Pass | Status::Warn => {}
+            }
+            counts
+        })
     }
 
     fn attributes(&self, name: &str) -> Attributes {
@@ -200,9 +177,7 @@ fn text(value: &str) -> BytesText<'static> {
         .chars()
         .map(|c| match c {
             '\n' | '\t' => c.to_string(),
-            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => {
-                c.escape_default().to_string()
-            }
+            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => c.escape_default().to_string(),
             c => c.to_string(),
         })
         .collect();
@@ -233,10 +208,7 @@ mod tests {
 
     impl Element {
         fn attribute(&self, key: &str) -> &str {
-            self.attributes
-                .iter()
-                .find(|(name, _)| name == key)
-                .map_or("", |(_, value)| value.as_str())
+            self.attributes.iter().find(|(name, _)| name == key).map_or("", |(_, value)| value.as_str())
         }
 
         fn count(&self, key: &str) -> usize {
@@ -298,10 +270,7 @@ mod tests {
     }
 
     fn named<'a>(elements: &'a [Element], name: &str) -> Vec<&'a Element> {
-        elements
-            .iter()
-            .filter(|element| element.name == name)
-            .collect()
+        elements.iter().filter(|element| element.name == name).collect()
     }
 
     #[test]
@@ -322,20 +291,8 @@ mod tests {
 
         let suites = named(&elements, "testsuite");
         assert_eq!(suites.len(), report.summary.resources);
-        assert_eq!(
-            suites
-                .iter()
-                .map(|suite| suite.count("tests"))
-                .sum::<usize>(),
-            report.all_findings().count()
-        );
-        assert_eq!(
-            suites
-                .iter()
-                .map(|suite| suite.count("failures"))
-                .sum::<usize>(),
-            report.summary.fail
-        );
+        assert_eq!(suites.iter().map(|suite| suite.count("tests")).sum::<usize>(), report.all_findings().count());
+        assert_eq!(suites.iter().map(|suite| suite.count("failures")).sum::<usize>(), report.summary.fail);
 
         assert_eq!(named(&elements, "testcase").len(), report.all_findings().count());
         assert_eq!(named(&elements, "failure").len(), report.summary.fail);
@@ -349,10 +306,7 @@ mod tests {
         let elements = parse(&render(&sample::report()));
         let cases = named(&elements, "testcase");
         assert_eq!(cases[4].attribute("classname"), "Deployment/web/api");
-        assert_eq!(
-            cases[4].attribute("name"),
-            "allowed-registries [nginx-proxy]"
-        );
+        assert_eq!(cases[4].attribute("name"), "allowed-registries [nginx-proxy]");
         assert_eq!(cases[0].attribute("name"), "allowed-registries");
     }
 
@@ -371,17 +325,13 @@ mod tests {
         let elements = parse(&xml);
         let failure = named(&elements, "failure")[0];
         assert_eq!(failure.attribute("message"), tricky);
+        assert!(failure.text.contains(&format!("fix: {tricky}\n")), "{}", failure.text);
         assert!(
-            failure.text.contains(&format!("fix: {tricky}\n")),
-            "{}",
-            failure.text
+            named(&elements, "testsuite").iter().any(|suite| suite.attribute("name") == "Deployment/web/a<b>&\"c\"")
         );
         assert!(
-            named(&elements, "testsuite")
-                .iter()
-                .any(|suite| suite.attribute("name") == "Deployment/web/a<b>&\"c\"")
+            xml.contains("message=\"value &lt;script&gt; &amp; &quot;quoted&quot; &apos;single&apos; ]]&gt; done\"")
         );
-        assert!(xml.contains("message=\"value &lt;script&gt; &amp; &quot;quoted&quot; &apos;single&apos; ]]&gt; done\""));
     }
 
     #[test]
@@ -393,13 +343,10 @@ mod tests {
         assert!(!xml.contains(['\x07', '\x1b', '\0']));
         let elements = parse(&xml);
         let failure = named(&elements, "failure")[0];
-        assert_eq!(
-            failure.attribute("message"),
-            r"bell\u{7} escape\u{1b}[31m nul\u{0} next line"
+        assert_eq!(failure.attribute("message"), r"bell\u{7} escape\u{1b}[31m nul\u{0} next line");
+        assert!(
+            failure.text.starts_with("DENY allowed-registries: bell\\u{7} escape\\u{1b}[31m nul\\u{0}\nnext line\n")
         );
-        assert!(failure.text.starts_with(
-            "DENY allowed-registries: bell\\u{7} escape\\u{1b}[31m nul\\u{0}\nnext line\n"
-        ));
     }
 
     #[test]

@@ -24,11 +24,8 @@ pub fn write_sarif(report: &Report, rules: &[RuleInfo], out: &mut dyn Write) -> 
         .filter(|finding| matches!(finding.status, Status::Fail | Status::Error | Status::Warn))
         .collect();
 
-    let mut ids: Vec<&str> = rules
-        .iter()
-        .map(|rule| rule.id)
-        .filter(|id| reported.iter().any(|finding| finding.rule == *id))
-        .collect();
+    let mut ids: Vec<&str> =
+        rules.iter().map(|rule| rule.id).filter(|id| reported.iter().any(|finding| finding.rule == *id)).collect();
     for finding in &reported {
         if !ids.contains(&finding.rule.as_str()) {
             ids.push(&finding.rule);
@@ -44,10 +41,7 @@ pub fn write_sarif(report: &Report, rules: &[RuleInfo], out: &mut dyn Write) -> 
                     name: "syncgate",
                     version: env!("CARGO_PKG_VERSION"),
                     information_uri: INFORMATION_URI,
-                    rules: ids
-                        .iter()
-                        .map(|id| descriptor(id, rules.iter().find(|rule| rule.id == *id)))
-                        .collect(),
+                    rules: ids.iter().map(|id| descriptor(id, rules.iter().find(|rule| rule.id == *id))).collect(),
                 },
             },
             results: reported
@@ -90,9 +84,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> SarifResult {
     let physical_location = finding.location.as_ref().and_then(|location| {
         let file = location.file.as_deref()?;
         Some(PhysicalLocation {
-            artifact_location: ArtifactLocation {
-                uri: file_uri(file),
-            },
+            artifact_location: ArtifactLocation { uri: file_uri(file) },
             region: location.line.map(|start_line| Region { start_line }),
         })
     });
@@ -100,11 +92,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> SarifResult {
     SarifResult {
         rule_id: finding.rule.clone(),
         rule_index,
-        level: if finding.status == Status::Warn {
-            "warning"
-        } else {
-            "error"
-        },
+        level: if finding.status == Status::Warn { "warning" } else { "error" },
         message: Text { text },
         locations: vec![Location {
             physical_location,
@@ -123,10 +111,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> SarifResult {
             .map(|exception| Suppression {
                 kind: "external",
                 status: "accepted",
-                justification: format!(
-                    "{}: {} (expires {})",
-                    exception.name, exception.reason, exception.expires
-                ),
+                justification: format!("{}: {} (expires {})", exception.name, exception.reason, exception.expires),
             })
             .collect(),
     }
@@ -148,12 +133,10 @@ fn fingerprint(finding: &Finding) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0x1f]);
     }
-    hasher.finalize()[..16]
-        .iter()
-        .fold(String::with_capacity(32), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hasher.finalize()[..16].iter().fold(String::with_capacity(32), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 /// The file path as a URI reference: relative paths stay relative (to the repository root, as code
@@ -222,9 +205,7 @@ struct Text {
 
 impl Text {
     fn new(text: &str) -> Self {
-        Text {
-            text: text.to_owned(),
-        }
+        Text { text: text.to_owned() }
     }
 }
 
@@ -317,15 +298,9 @@ mod tests {
     fn sample_report_matches_golden_file() {
         let sarif = render(&sample::report(), sample::RULES);
         // The driver version follows Cargo.toml; keep the golden file independent of releases.
-        let version = format!(
-            "\"version\": \"{}\",\n          \"informationUri\"",
-            env!("CARGO_PKG_VERSION")
-        );
+        let version = format!("\"version\": \"{}\",\n          \"informationUri\"", env!("CARGO_PKG_VERSION"));
         assert!(sarif.contains(&version));
-        let sarif = sarif.replace(
-            &version,
-            "\"version\": \"[version]\",\n          \"informationUri\"",
-        );
+        let sarif = sarif.replace(&version, "\"version\": \"[version]\",\n          \"informationUri\"");
         insta::assert_snapshot!(sarif);
     }
 
@@ -345,32 +320,16 @@ mod tests {
         let report = sample::report();
         let log = parse(&report, sample::RULES);
         let results = log["runs"][0]["results"].as_array().unwrap();
-        let levels: Vec<&str> = results
-            .iter()
-            .map(|result| result["level"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            levels,
-            [
-                "error", "error", "warning", "warning", "error", "error", "error"
-            ],
-        );
-        assert_eq!(
-            results.len(),
-            report.summary.fail + report.summary.error + report.summary.warn
-        );
+        let levels: Vec<&str> = results.iter().map(|result| result["level"].as_str().unwrap()).collect();
+        assert_eq!(levels, ["error", "error", "warning", "warning", "error", "error", "error"],);
+        assert_eq!(results.len(), report.summary.fail + report.summary.error + report.summary.warn);
     }
 
     #[test]
     fn rules_are_the_referenced_ones_and_indices_point_at_them() {
         let log = parse(&sample::report(), sample::RULES);
-        let rules = log["runs"][0]["tool"]["driver"]["rules"]
-            .as_array()
-            .unwrap();
-        let ids: Vec<&str> = rules
-            .iter()
-            .map(|rule| rule["id"].as_str().unwrap())
-            .collect();
+        let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+        let ids: Vec<&str> = rules.iter().map(|rule| rule["id"].as_str().unwrap()).collect();
         assert_eq!(
             ids,
             [
@@ -391,9 +350,7 @@ mod tests {
     #[test]
     fn rule_without_metadata_gets_a_bare_descriptor() {
         let log = parse(&sample::report(), &[]);
-        let rules = log["runs"][0]["tool"]["driver"]["rules"]
-            .as_array()
-            .unwrap();
+        let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
         assert_eq!(rules.len(), 6);
         assert_eq!(
             rules[0],
@@ -408,20 +365,14 @@ mod tests {
         assert_eq!(last["ruleId"], "runAsNonRoot");
         let location = &last["locations"][0];
         assert!(location.get("physicalLocation").is_none());
-        assert_eq!(
-            location["logicalLocations"][0]["fullyQualifiedName"],
-            "Pod/debug-shell"
-        );
+        assert_eq!(location["logicalLocations"][0]["fullyQualifiedName"], "Pod/debug-shell");
     }
 
     #[test]
     fn exception_becomes_an_accepted_external_suppression() {
         let log = parse(&sample::report(), sample::RULES);
         let results = log["runs"][0]["results"].as_array().unwrap();
-        let suppressed: Vec<&Value> = results
-            .iter()
-            .filter(|result| result.get("suppressions").is_some())
-            .collect();
+        let suppressed: Vec<&Value> = results.iter().filter(|result| result.get("suppressions").is_some()).collect();
         assert_eq!(suppressed.len(), 1);
         assert_eq!(
             suppressed[0]["suppressions"][0],
@@ -437,18 +388,11 @@ mod tests {
     fn fingerprint_ignores_line_and_message_but_not_identity() {
         let report = sample::report();
         let finding = &report.findings[5];
-        let moved = Finding {
-            message: "reworded".to_owned(),
-            location: None,
-            ..finding.clone()
-        };
+        let moved = Finding { message: "reworded".to_owned(), location: None, ..finding.clone() };
         assert_eq!(fingerprint(finding), fingerprint(&moved));
         assert_eq!(fingerprint(finding).len(), 32);
 
-        let other_container = Finding {
-            container: Some("sidecar".to_owned()),
-            ..finding.clone()
-        };
+        let other_container = Finding { container: Some("sidecar".to_owned()), ..finding.clone() };
         assert_ne!(fingerprint(finding), fingerprint(&other_container));
     }
 
@@ -459,11 +403,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|result| {
-                result["partialFingerprints"]["primaryLocationLineHash"]
-                    .as_str()
-                    .unwrap()
-            })
+            .map(|result| result["partialFingerprints"]["primaryLocationLineHash"].as_str().unwrap())
             .collect();
         hashes.sort_unstable();
         hashes.dedup();

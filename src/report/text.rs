@@ -62,9 +62,7 @@ struct Group<'a> {
 impl<'a> Group<'a> {
     /// Findings shown in full: `fail`, `error` and `warn`.
     fn detailed(&self) -> impl Iterator<Item = &'a Finding> + '_ {
-        self.findings
-            .iter()
-            .filter(|finding| matches!(finding.status, Status::Fail | Status::Error | Status::Warn))
+        self.findings.iter().filter(|finding| matches!(finding.status, Status::Fail | Status::Error | Status::Warn))
     }
 
     fn count(&self, status: Status) -> usize {
@@ -73,9 +71,7 @@ impl<'a> Group<'a> {
     }
 
     fn denies(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|finding| matches!(finding.status, Status::Fail | Status::Error))
+        self.findings.iter().any(|finding| matches!(finding.status, Status::Fail | Status::Error))
     }
 }
 
@@ -105,11 +101,7 @@ fn write_passed(out: &mut dyn Write, paint: Paint, group: &Group<'_>) -> io::Res
 
 /// A resource header with its file, then each denial or warning, then the count of what passed.
 fn write_detailed(out: &mut dyn Write, paint: Paint, group: &Group<'_>) -> io::Result<()> {
-    let (mark, style) = if group.denies() {
-        ("✗", RED)
-    } else {
-        ("!", YELLOW)
-    };
+    let (mark, style) = if group.denies() { ("✗", RED) } else { ("!", YELLOW) };
     paint.write(out, style, mark)?;
     write!(out, " ")?;
     paint.write(out, BOLD, Clean(&group.resource.to_string()))?;
@@ -118,10 +110,7 @@ fn write_detailed(out: &mut dyn Write, paint: Paint, group: &Group<'_>) -> io::R
     let document = group
         .detailed()
         .find_map(|finding| finding.location.as_ref())
-        .map(|location| SourceLocation {
-            line: None,
-            ..location.clone()
-        });
+        .map(|location| SourceLocation { line: None, ..location.clone() });
     if let Some(document) = &document {
         write!(out, "  ")?;
         paint.write(out, DIM, Clean(&document.to_string()))?;
@@ -161,24 +150,17 @@ fn write_finding(
     if let Some(container) = &finding.container {
         write!(out, "  container {}", Clean(container))?;
     }
-    if finding.status == Status::Warn && finding.mode == Mode::Report && finding.exception.is_none()
-    {
+    if finding.status == Status::Warn && finding.mode == Mode::Report && finding.exception.is_none() {
         write!(out, "  ")?;
         paint.write(out, DIM, "(report mode)")?;
     }
     writeln!(out)?;
 
     let same_document = match (&finding.location, document) {
-        (Some(location), Some(document)) => {
-            location.file == document.file && location.document == document.document
-        }
+        (Some(location), Some(document)) => location.file == document.file && location.document == document.document,
         _ => false,
     };
-    let line = finding
-        .location
-        .as_ref()
-        .and_then(|location| location.line)
-        .filter(|_| same_document);
+    let line = finding.location.as_ref().and_then(|location| location.line).filter(|_| same_document);
     match (&finding.path, line) {
         (Some(path), Some(line)) => {
             write!(out, "{INDENT}")?;
@@ -199,11 +181,7 @@ fn write_finding(
     }
     if let Some(location) = finding.location.as_ref().filter(|_| !same_document) {
         write!(out, "{INDENT}")?;
-        paint.write(
-            out,
-            DIM,
-            format_args!("in {}", Clean(&location.to_string())),
-        )?;
+        paint.write(out, DIM, format_args!("in {}", Clean(&location.to_string())))?;
         writeln!(out)?;
     }
 
@@ -224,12 +202,7 @@ fn write_finding(
 }
 
 /// `denied: 5 violations in 3 of 6 resources (…)` or `allowed: 6 resources (…)`.
-fn write_verdict(
-    out: &mut dyn Write,
-    paint: Paint,
-    report: &Report,
-    groups: &[Group<'_>],
-) -> io::Result<()> {
+fn write_verdict(out: &mut dyn Write, paint: Paint, report: &Report, groups: &[Group<'_>]) -> io::Result<()> {
     let summary = &report.summary;
     match report.decision {
         Decision::Deny => {
@@ -250,12 +223,7 @@ fn write_verdict(
         }
         Decision::Allow => {
             paint.write(out, GREEN, "allowed")?;
-            write!(
-                out,
-                ": {} (pass {}",
-                resources(summary.resources),
-                summary.pass
-            )?;
+            write!(out, ": {} (pass {}", resources(summary.resources), summary.pass)?;
             if summary.warn > 0 {
                 write!(out, ", warn {}", summary.warn)?;
             }
@@ -276,10 +244,7 @@ fn write_exceptions(out: &mut dyn Write, paint: Paint, report: &Report) -> io::R
             ExceptionState::Expired => paint.write(
                 out,
                 YELLOW,
-                format_args!(
-                    "exception {name} expired on {}: it no longer applies",
-                    Clean(&exception.expires)
-                ),
+                format_args!("exception {name} expired on {}: it no longer applies", Clean(&exception.expires)),
             )?,
             ExceptionState::Unused => paint.write(
                 out,
@@ -297,10 +262,7 @@ fn pass_counts(passed: usize, skipped: usize) -> String {
     match (passed, skipped) {
         (passed, 0) => format!("{passed} {} passed", plural(passed, "rule", "rules")),
         (0, skipped) => format!("{skipped} {} skipped", plural(skipped, "rule", "rules")),
-        (passed, skipped) => format!(
-            "{passed} {} passed, {skipped} skipped",
-            plural(passed, "rule", "rules")
-        ),
+        (passed, skipped) => format!("{passed} {} passed, {skipped} skipped", plural(passed, "rule", "rules")),
     }
 }
 
@@ -321,11 +283,7 @@ struct Paint {
 impl Paint {
     /// Writes `text` in `style` when colouring, plain otherwise.
     fn write(self, out: &mut dyn Write, style: Style, text: impl fmt::Display) -> io::Result<()> {
-        if self.color {
-            write!(out, "{}{text}{}", style.render(), style.render_reset())
-        } else {
-            write!(out, "{text}")
-        }
+        if self.color { write!(out, "{}{text}{}", style.render(), style.render_reset()) } else { write!(out, "{text}") }
     }
 }
 
@@ -352,8 +310,8 @@ mod tests {
     use rstest::rstest;
 
     use super::*;
+    use crate::report::ExceptionUse;
     use crate::report::json::sample;
-    use crate::report::{ExceptionUse, Summary};
 
     fn render(report: &Report, color: bool) -> String {
         let mut out = Vec::new();
@@ -430,10 +388,7 @@ mod tests {
         assert!(!text.contains('\x1b'));
         assert!(!text.contains('\x07'));
         assert!(!text.contains('\u{202e}'));
-        assert!(
-            text.contains(r"evil \u{1b}[2J\u{1b}]0;pwned\u{7} message\nnext"),
-            "{text}"
-        );
+        assert!(text.contains(r"evil \u{1b}[2J\u{1b}]0;pwned\u{7} message\nnext"), "{text}");
     }
 
     #[test]
@@ -462,12 +417,7 @@ mod tests {
         let warning = Finding {
             mode: Mode::Report,
             container: Some("web".to_owned()),
-            ..sample::finding(
-                "require-resource-requests",
-                Status::Warn,
-                &web(),
-                "no requests",
-            )
+            ..sample::finding("require-resource-requests", Status::Warn, &web(), "no requests")
         };
         let report = allowed(vec![
             sample::finding("disallow-privileged", Status::Pass, &web(), "satisfied"),
@@ -487,10 +437,7 @@ mod tests {
 
     #[test]
     fn empty_report_prints_only_the_verdict() {
-        assert_eq!(
-            render(&allowed(Vec::new()), false),
-            "allowed: 1 resource (pass 0)\n"
-        );
+        assert_eq!(render(&allowed(Vec::new()), false), "allowed: 1 resource (pass 0)\n");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `syncgate check`: the quickstart in every output format (golden files), exit codes, modes, and
 //! bad input / bad policy refused with exit 2 and a message naming file, line and field.
 
+use std::fmt::Write as _;
+
 use rstest::rstest;
 
 use crate::common::{run, syncgate, write};
@@ -8,7 +10,7 @@ use crate::common::{run, syncgate, write};
 const NOW: &str = "2026-11-28T00:00:00Z";
 
 fn quickstart(format: &str) -> crate::common::Run {
-    let home = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().expect("temp dir");
     run(syncgate(home.path()).args([
         "check",
         "examples/quickstart/rendered",
@@ -71,7 +73,15 @@ fn json_report_follows_the_contract() {
 fn report_mode_allows_what_enforce_denies() {
     let home = tempfile::tempdir().unwrap();
     let out = run(syncgate(home.path()).args([
-        "check", "examples/quickstart/rendered", "-p", "examples/quickstart/policies", "--offline", "--mode", "report", "--now", NOW,
+        "check",
+        "examples/quickstart/rendered",
+        "-p",
+        "examples/quickstart/policies",
+        "--offline",
+        "--mode",
+        "report",
+        "--now",
+        NOW,
     ]));
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("WARN   disallow-privileged"), "{}", out.stdout);
@@ -93,21 +103,45 @@ fn compliant_resources_are_allowed_with_exit_zero() {
 fn expired_exception_denies_again_and_is_reported() {
     let home = tempfile::tempdir().unwrap();
     let out = run(syncgate(home.path()).args([
-        "check", "examples/quickstart/rendered/monitoring.yaml", "-p", "examples/quickstart/policies", "--offline", "--now", "2027-07-01T00:00:00Z",
+        "check",
+        "examples/quickstart/rendered/monitoring.yaml",
+        "-p",
+        "examples/quickstart/policies",
+        "--offline",
+        "--now",
+        "2027-07-01T00:00:00Z",
     ]));
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stdout.contains("exception node-exporter-host-access expired on 2027-06-30T00:00:00Z"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("exception node-exporter-host-access expired on 2027-06-30T00:00:00Z"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn no_color_means_no_escape_codes_even_when_forced_auto() {
     let home = tempfile::tempdir().unwrap();
-    let out = run(syncgate(home.path())
-        .env("NO_COLOR", "1")
-        .args(["check", "examples/quickstart/rendered", "-p", "examples/quickstart/policies", "--offline", "--now", NOW]));
+    let out = run(syncgate(home.path()).env("NO_COLOR", "1").args([
+        "check",
+        "examples/quickstart/rendered",
+        "-p",
+        "examples/quickstart/policies",
+        "--offline",
+        "--now",
+        NOW,
+    ]));
     assert!(!out.stdout.contains('\u{1b}'));
     let forced = run(syncgate(home.path()).args([
-        "check", "examples/quickstart/rendered", "-p", "examples/quickstart/policies", "--offline", "--now", NOW, "--color", "always",
+        "check",
+        "examples/quickstart/rendered",
+        "-p",
+        "examples/quickstart/policies",
+        "--offline",
+        "--now",
+        NOW,
+        "--color",
+        "always",
     ]));
     assert!(forced.stdout.contains('\u{1b}'));
 }
@@ -115,26 +149,106 @@ fn no_color_means_no_escape_codes_even_when_forced_auto() {
 const POLICY_OK: &str = "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    disallow-privileged: enforce\n";
 
 #[rstest]
-#[case::unknown_spec_field("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: restricted\n  enforce: true\n", "spec.enforce: unknown field `enforce`", ":6")]
-#[case::unknown_rule_id("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    disallow-everything: enforce\n", "spec.rules.disallow-everything: unknown rule id \"disallow-everything\"", ":6")]
-#[case::unknown_rule_setting("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    allowed-registries: {mode: enforce, registry: [ghcr.io]}\n", "spec.rules.allowed-registries.registry: unknown field `registry`", ":6")]
-#[case::bad_mode("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  mode: audit\n  profile: baseline\n", "spec.mode: unknown variant `audit`", ":5")]
-#[case::bad_profile("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: strict\n", "spec.profile: unknown profile \"strict\"", ":5")]
-#[case::bad_profile_version("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: baseline\n  profileVersion: \"1.35\"\n", "spec.profileVersion: invalid version \"1.35\"", ":6")]
-#[case::bad_glob("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  match: {namespaces: [\"prod-[\"]}\n  profile: baseline\n", "spec.match.namespaces[0]: invalid glob \"prod-[\"", ":5")]
-#[case::pss_check_without_profile("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    runAsNonRoot: report\n", "is a Pod Security Standards check: set spec.profile", ":6")]
-#[case::overridden_check("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: restricted\n  rules:\n    hostPathVolumes: report\n", "check \"hostPathVolumes\" does not run under profile restricted:latest", ":7")]
-#[case::empty_policy("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec: {}\n", "spec: the policy sets neither profile nor rules", ":4")]
-#[case::wrong_api_version("apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec: {}\n", "apiVersion: unsupported apiVersion \"kyverno.io/v1\"", ":1")]
-#[case::unknown_kind("apiVersion: syncgate.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec: {}\n", "kind: unknown kind \"ClusterPolicy\"", ":2")]
-#[case::bad_expiry_date("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: \"next tuesday\"\n  reason: r\n", "spec.expires: invalid RFC 3339 timestamp \"next tuesday\"", ":7")]
-#[case::date_only_expiry("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: 2027-01-01\n  reason: r\n", "spec.expires: invalid RFC 3339 timestamp \"2027-01-01\"", ":7")]
-#[case::missing_expiry("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  reason: r\n", "spec: missing field `expires`", ":5")]
-#[case::missing_reason("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n", "spec: missing field `reason`", ":5")]
-#[case::exception_unknown_rule("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [allow-everything]\n  match: {namespaces: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n", "spec.rules[0]: unknown rule id \"allow-everything\"", ":5")]
-#[case::exception_matching_everything("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n", "spec.match: must select something", ":6")]
-#[case::exception_unknown_match_field("apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespace: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n", "spec.match.namespace: unknown field `namespace`", ":6")]
-#[case::wrong_type("apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  match: {namespaces: prod}\n  profile: baseline\n", "spec.match.namespaces: invalid type: string \"prod\", expected a sequence", ":5")]
+#[case::unknown_spec_field(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: restricted\n  enforce: true\n",
+    "spec.enforce: unknown field `enforce`",
+    ":6"
+)]
+#[case::unknown_rule_id(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    disallow-everything: enforce\n",
+    "spec.rules.disallow-everything: unknown rule id \"disallow-everything\"",
+    ":6"
+)]
+#[case::unknown_rule_setting(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    allowed-registries: {mode: enforce, registry: [ghcr.io]}\n",
+    "spec.rules.allowed-registries.registry: unknown field `registry`",
+    ":6"
+)]
+#[case::bad_mode(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  mode: audit\n  profile: baseline\n",
+    "spec.mode: unknown variant `audit`",
+    ":5"
+)]
+#[case::bad_profile(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: strict\n",
+    "spec.profile: unknown profile \"strict\"",
+    ":5"
+)]
+#[case::bad_profile_version(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: baseline\n  profileVersion: \"1.35\"\n",
+    "spec.profileVersion: invalid version \"1.35\"",
+    ":6"
+)]
+#[case::bad_glob(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  match: {namespaces: [\"prod-[\"]}\n  profile: baseline\n",
+    "spec.match.namespaces[0]: invalid glob \"prod-[\"",
+    ":5"
+)]
+#[case::pss_check_without_profile(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  rules:\n    runAsNonRoot: report\n",
+    "is a Pod Security Standards check: set spec.profile",
+    ":6"
+)]
+#[case::overridden_check(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  profile: restricted\n  rules:\n    hostPathVolumes: report\n",
+    "check \"hostPathVolumes\" does not run under profile restricted:latest",
+    ":7"
+)]
+#[case::empty_policy(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec: {}\n",
+    "spec: the policy sets neither profile nor rules",
+    ":4"
+)]
+#[case::wrong_api_version(
+    "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec: {}\n",
+    "apiVersion: unsupported apiVersion \"kyverno.io/v1\"",
+    ":1"
+)]
+#[case::unknown_kind(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec: {}\n",
+    "kind: unknown kind \"ClusterPolicy\"",
+    ":2"
+)]
+#[case::bad_expiry_date(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: \"next tuesday\"\n  reason: r\n",
+    "spec.expires: invalid RFC 3339 timestamp \"next tuesday\"",
+    ":7"
+)]
+#[case::date_only_expiry(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: 2027-01-01\n  reason: r\n",
+    "spec.expires: invalid RFC 3339 timestamp \"2027-01-01\"",
+    ":7"
+)]
+#[case::missing_expiry(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  reason: r\n",
+    "spec: missing field `expires`",
+    ":5"
+)]
+#[case::missing_reason(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespaces: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n",
+    "spec: missing field `reason`",
+    ":5"
+)]
+#[case::exception_unknown_rule(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [allow-everything]\n  match: {namespaces: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n",
+    "spec.rules[0]: unknown rule id \"allow-everything\"",
+    ":5"
+)]
+#[case::exception_matching_everything(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n",
+    "spec.match: must select something",
+    ":6"
+)]
+#[case::exception_unknown_match_field(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: e}\nspec:\n  rules: [disallow-privileged]\n  match: {namespace: [a]}\n  expires: \"2027-01-01T00:00:00Z\"\n  reason: r\n",
+    "spec.match.namespace: unknown field `namespace`",
+    ":6"
+)]
+#[case::wrong_type(
+    "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec:\n  match: {namespaces: prod}\n  profile: baseline\n",
+    "spec.match.namespaces: invalid type: string \"prod\", expected a sequence",
+    ":5"
+)]
 fn bad_policy_exits_2_naming_file_line_and_field(#[case] policy: &str, #[case] message: &str, #[case] line: &str) {
     let home = tempfile::tempdir().unwrap();
     let file = write(home.path(), "policy.yaml", policy);
@@ -156,11 +270,19 @@ fn bad_policy_exits_2_naming_file_line_and_field(#[case] policy: &str, #[case] m
     "input.yaml:8",
     "spec.containers[0].securityContext.privileged: invalid type: string \"yes\", expected a boolean"
 )]
-#[case::pod_without_containers("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {}\n", "input.yaml", "spec.containers: a pod needs at least one container")]
+#[case::pod_without_containers(
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {}\n",
+    "input.yaml",
+    "spec.containers: a pod needs at least one container"
+)]
 fn bad_manifest_exits_2_with_location(#[case] manifest: &str, #[case] location: &str, #[case] message: &str) {
     let home = tempfile::tempdir().unwrap();
     let file = write(home.path(), "input.yaml", manifest);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(home.path(), "p.yaml", POLICY_OK)));
+    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(
+        home.path(),
+        "p.yaml",
+        POLICY_OK,
+    )));
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains(location), "expected {location:?} in:\n{}", out.stderr);
     assert!(out.stderr.contains(message), "expected {message:?} in:\n{}", out.stderr);
@@ -169,14 +291,20 @@ fn bad_manifest_exits_2_with_location(#[case] manifest: &str, #[case] location: 
 
 #[test]
 fn alias_bomb_exits_2_quickly_without_panic() {
-    let mut text = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
     for i in 1..10 {
         let p = i - 1;
-        text.push_str(&format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        writeln!(text, "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]").unwrap();
     }
     let home = tempfile::tempdir().unwrap();
     let file = write(home.path(), "bomb.yaml", &text);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(home.path(), "p.yaml", POLICY_OK)));
+    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(
+        home.path(),
+        "p.yaml",
+        POLICY_OK,
+    )));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("bomb.yaml"), "{}", out.stderr);
     assert!(out.stderr.contains("parser limit"), "{}", out.stderr);
@@ -185,8 +313,15 @@ fn alias_bomb_exits_2_quickly_without_panic() {
 #[test]
 fn input_over_the_size_limit_exits_2() {
     let home = tempfile::tempdir().unwrap();
-    let out = run(syncgate(home.path())
-        .args(["check", "examples/quickstart/rendered", "--offline", "--max-input-bytes", "100", "-p", "examples/quickstart/policies"]));
+    let out = run(syncgate(home.path()).args([
+        "check",
+        "examples/quickstart/rendered",
+        "--offline",
+        "--max-input-bytes",
+        "100",
+        "-p",
+        "examples/quickstart/policies",
+    ]));
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("larger than the limit of 100 bytes"), "{}", out.stderr);
 }
@@ -204,10 +339,15 @@ fn list_kinds_are_checked_item_by_item() {
     let home = tempfile::tempdir().unwrap();
     let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: ok, namespace: a}\n  spec: {containers: [{name: c, image: x}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: bad, namespace: a}\n  spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n";
     let file = write(home.path(), "list.yaml", list);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-o", "json", "-p"]).arg(write(home.path(), "p.yaml", POLICY_OK)));
+    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-o", "json", "-p"]).arg(write(
+        home.path(),
+        "p.yaml",
+        POLICY_OK,
+    )));
     assert_eq!(out.code, 1);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let failing: Vec<&serde_json::Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").collect();
+    let failing: Vec<&serde_json::Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").collect();
     assert_eq!(failing.len(), 1);
     assert_eq!(failing[0]["resource"]["name"], "bad");
     assert_eq!(failing[0]["location"]["line"], 11);

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 /// The repository root (tests run the binary from there so paths in output are stable).
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `syncgate` with a clean environment: no colour, no SYNCGATE_* settings, HOME in a temp dir.
-pub fn syncgate(home: &Path) -> Command {
+pub(crate) fn syncgate(home: &Path) -> Command {
     let mut cmd = Command::cargo_bin("syncgate").expect("binary built");
     cmd.current_dir(root())
         .env_clear()
@@ -22,13 +22,13 @@ pub fn syncgate(home: &Path) -> Command {
 }
 
 /// Output of a run: exit code, stdout, stderr.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
-pub fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     let out = cmd.output().expect("syncgate runs");
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -38,7 +38,7 @@ pub fn run(cmd: &mut Command) -> Run {
 }
 
 /// Writes `text` to `dir/name` and returns the path.
-pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write temp file");
     path

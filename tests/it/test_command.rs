@@ -26,7 +26,11 @@ fn a_wrong_expectation_exits_1_and_says_what_was_found() {
     write(&dir, "syncgate-test.yaml", &test);
     let out = run(syncgate(home.path()).arg("test").arg(&dir));
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(out.stdout.contains("FAIL  Deployment/shop/api disallow-privileged: expected pass, got fail"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAIL  Deployment/shop/api disallow-privileged: expected pass, got fail"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("expected pass, got no finding for this resource and rule"), "{}", out.stdout);
     assert!(out.stdout.contains("0 of 2 expectations met, 2 failed"), "{}", out.stdout);
 }
@@ -34,7 +38,11 @@ fn a_wrong_expectation_exits_1_and_says_what_was_found() {
 #[test]
 fn malformed_test_file_exits_2() {
     let home = tempfile::tempdir().unwrap();
-    write(home.path(), "syncgate-test.yaml", "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyTest\nmetadata: {name: x}\nspec:\n  policies: []\n  resources: []\n  results: []\n  extra: 1\n");
+    write(
+        home.path(),
+        "syncgate-test.yaml",
+        "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyTest\nmetadata: {name: x}\nspec:\n  policies: []\n  resources: []\n  results: []\n  extra: 1\n",
+    );
     let out = run(syncgate(home.path()).arg("test").arg(home.path()));
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("unknown field `extra`"), "{}", out.stderr);

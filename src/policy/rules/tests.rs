@@ -10,7 +10,7 @@ fn deployment(spec: &str) -> Stream {
     let text = format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: web}}\nspec:\n  template:\n    spec:\n{spec}"
     );
-    Stream { documents: manifest::parse_bytes(text.as_bytes(), Some("t.yaml".into()), &Limits::default()).unwrap() }
+    Stream { documents: manifest::parse_bytes(text.as_bytes(), Some("t.yaml"), &Limits::default()).unwrap() }
 }
 
 fn run(rule: RuleId, settings: &Settings, spec: &str) -> Vec<Violation> {
@@ -53,8 +53,14 @@ fn one(rule: RuleId, settings: &Settings, spec: &str) -> Violation {
 #[rstest]
 #[case::tag_only_is_not_pinned("ghcr.io/acme/api:1.0", true)]
 #[case::no_tag_is_not_pinned("ghcr.io/acme/api", true)]
-#[case::digest_only_is_pinned("ghcr.io/acme/api@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945", false)]
-#[case::tag_and_digest_is_pinned("ghcr.io/acme/api:1@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945", false)]
+#[case::digest_only_is_pinned(
+    "ghcr.io/acme/api@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    false
+)]
+#[case::tag_and_digest_is_pinned(
+    "ghcr.io/acme/api:1@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    false
+)]
 fn require_image_digest(#[case] image: &str, #[case] fails: bool) {
     let spec = format!("      containers: [{{name: api, image: \"{image}\"}}]\n");
     let v = run(RuleId::RequireImageDigest, &Settings::None, &spec);
@@ -70,7 +76,10 @@ fn require_image_digest(#[case] image: &str, #[case] fails: bool) {
 #[case::missing_tag_counts_as_latest("nginx", true)]
 #[case::registry_port_without_tag_counts_as_latest("127.0.0.1:5000/app", true)]
 #[case::version_tag_passes("nginx:1.27", false)]
-#[case::digest_without_tag_passes("nginx@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945", false)]
+#[case::digest_without_tag_passes(
+    "nginx@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945",
+    false
+)]
 fn disallow_latest_tag(#[case] image: &str, #[case] fails: bool) {
     let spec = format!("      containers: [{{name: api, image: \"{image}\"}}]\n");
     let v = run(RuleId::DisallowLatestTag, &Settings::None, &spec);
@@ -109,9 +118,18 @@ fn allowed_registries(#[case] image: &str, #[case] allowed: &[&str], #[case] fai
 }
 
 #[rstest]
-#[case::privileged_container_fails("      containers: [{name: api, image: a, securityContext: {privileged: true}}]\n", 1)]
-#[case::privileged_init_container_fails("      initContainers: [{name: init, image: a, securityContext: {privileged: true}}]\n      containers: [{name: api, image: a}]\n", 1)]
-#[case::privileged_ephemeral_container_fails("      containers: [{name: api, image: a}]\n      ephemeralContainers: [{name: dbg, image: a, securityContext: {privileged: true}}]\n", 1)]
+#[case::privileged_container_fails(
+    "      containers: [{name: api, image: a, securityContext: {privileged: true}}]\n",
+    1
+)]
+#[case::privileged_init_container_fails(
+    "      initContainers: [{name: init, image: a, securityContext: {privileged: true}}]\n      containers: [{name: api, image: a}]\n",
+    1
+)]
+#[case::privileged_ephemeral_container_fails(
+    "      containers: [{name: api, image: a}]\n      ephemeralContainers: [{name: dbg, image: a, securityContext: {privileged: true}}]\n",
+    1
+)]
 #[case::privileged_false_passes("      containers: [{name: api, image: a, securityContext: {privileged: false}}]\n", 0)]
 #[case::unset_passes("      containers: [{name: api, image: a}]\n", 0)]
 fn disallow_privileged(#[case] spec: &str, #[case] count: usize) {
@@ -128,15 +146,23 @@ fn disallow_privileged(#[case] spec: &str, #[case] count: usize) {
 #[case::host_pid_and_ipc("      hostPID: true\n      hostIPC: true\n      containers: [{name: api, image: a}]\n", &["spec.template.spec.hostPID", "spec.template.spec.hostIPC"])]
 #[case::explicit_false_passes("      hostNetwork: false\n      containers: [{name: api, image: a}]\n", &[])]
 fn disallow_host_namespaces(#[case] spec: &str, #[case] paths: &[&str]) {
-    let got: Vec<String> = run(RuleId::DisallowHostNamespaces, &Settings::None, spec).iter().map(|v| v.path.to_string()).collect();
+    let got: Vec<String> =
+        run(RuleId::DisallowHostNamespaces, &Settings::None, spec).iter().map(|v| v.path.to_string()).collect();
     assert_eq!(got, paths);
 }
 
 #[rstest]
-#[case::host_path_fails("      containers: [{name: api, image: a}]\n      volumes: [{name: data, emptyDir: {}}, {name: root, hostPath: {path: /}}]\n", Some("spec.template.spec.volumes[1].hostPath"))]
-#[case::other_volumes_pass("      containers: [{name: api, image: a}]\n      volumes: [{name: data, emptyDir: {}}]\n", None)]
+#[case::host_path_fails(
+    "      containers: [{name: api, image: a}]\n      volumes: [{name: data, emptyDir: {}}, {name: root, hostPath: {path: /}}]\n",
+    Some("spec.template.spec.volumes[1].hostPath")
+)]
+#[case::other_volumes_pass(
+    "      containers: [{name: api, image: a}]\n      volumes: [{name: data, emptyDir: {}}]\n",
+    None
+)]
 fn disallow_host_path(#[case] spec: &str, #[case] path: Option<&str>) {
-    let got: Vec<String> = run(RuleId::DisallowHostPath, &Settings::None, spec).iter().map(|v| v.path.to_string()).collect();
+    let got: Vec<String> =
+        run(RuleId::DisallowHostPath, &Settings::None, spec).iter().map(|v| v.path.to_string()).collect();
     assert_eq!(got, path.into_iter().map(str::to_owned).collect::<Vec<_>>());
 }
 
@@ -160,11 +186,20 @@ fn require_resource_requests(#[case] spec: &str, #[case] required: &[&str], #[ca
 }
 
 #[rstest]
-#[case::pod_true_covers_containers("      securityContext: {runAsNonRoot: true}\n      containers: [{name: api, image: a}]\n", 0)]
+#[case::pod_true_covers_containers(
+    "      securityContext: {runAsNonRoot: true}\n      containers: [{name: api, image: a}]\n",
+    0
+)]
 #[case::container_true_passes("      containers: [{name: api, image: a, securityContext: {runAsNonRoot: true}}]\n", 0)]
 #[case::unset_everywhere_fails("      containers: [{name: api, image: a}]\n", 1)]
-#[case::container_false_overrides_pod_true("      securityContext: {runAsNonRoot: true}\n      containers: [{name: api, image: a, securityContext: {runAsNonRoot: false}}]\n", 1)]
-#[case::pod_false_fails_even_if_containers_true("      securityContext: {runAsNonRoot: false}\n      containers: [{name: api, image: a, securityContext: {runAsNonRoot: true}}]\n", 1)]
+#[case::container_false_overrides_pod_true(
+    "      securityContext: {runAsNonRoot: true}\n      containers: [{name: api, image: a, securityContext: {runAsNonRoot: false}}]\n",
+    1
+)]
+#[case::pod_false_fails_even_if_containers_true(
+    "      securityContext: {runAsNonRoot: false}\n      containers: [{name: api, image: a, securityContext: {runAsNonRoot: true}}]\n",
+    1
+)]
 fn require_run_as_non_root(#[case] spec: &str, #[case] count: usize) {
     assert_eq!(run(RuleId::RequireRunAsNonRoot, &Settings::None, spec).len(), count);
 }
@@ -173,17 +208,32 @@ fn require_run_as_non_root(#[case] spec: &str, #[case] count: usize) {
 #[case::unset_fails("      containers: [{name: api, image: a}]\n", 1)]
 #[case::false_fails("      containers: [{name: api, image: a, securityContext: {readOnlyRootFilesystem: false}}]\n", 1)]
 #[case::true_passes("      containers: [{name: api, image: a, securityContext: {readOnlyRootFilesystem: true}}]\n", 0)]
-#[case::each_container_counts("      initContainers: [{name: i, image: a}]\n      containers: [{name: api, image: a, securityContext: {readOnlyRootFilesystem: true}}]\n", 1)]
+#[case::each_container_counts(
+    "      initContainers: [{name: i, image: a}]\n      containers: [{name: api, image: a, securityContext: {readOnlyRootFilesystem: true}}]\n",
+    1
+)]
 fn require_read_only_root_filesystem(#[case] spec: &str, #[case] count: usize) {
     assert_eq!(run(RuleId::RequireReadOnlyRootFilesystem, &Settings::None, spec).len(), count);
 }
 
 #[rstest]
-#[case::pod_runtime_default_passes("      securityContext: {seccompProfile: {type: RuntimeDefault}}\n      containers: [{name: api, image: a}]\n", 0)]
-#[case::container_localhost_passes("      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]\n", 0)]
+#[case::pod_runtime_default_passes(
+    "      securityContext: {seccompProfile: {type: RuntimeDefault}}\n      containers: [{name: api, image: a}]\n",
+    0
+)]
+#[case::container_localhost_passes(
+    "      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}}]\n",
+    0
+)]
 #[case::unset_fails("      containers: [{name: api, image: a}]\n", 1)]
-#[case::pod_unconfined_fails_even_with_valid_containers("      securityContext: {seccompProfile: {type: Unconfined}}\n      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: RuntimeDefault}}}]\n", 1)]
-#[case::container_unconfined_overrides_pod("      securityContext: {seccompProfile: {type: RuntimeDefault}}\n      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: Unconfined}}}]\n", 1)]
+#[case::pod_unconfined_fails_even_with_valid_containers(
+    "      securityContext: {seccompProfile: {type: Unconfined}}\n      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: RuntimeDefault}}}]\n",
+    1
+)]
+#[case::container_unconfined_overrides_pod(
+    "      securityContext: {seccompProfile: {type: RuntimeDefault}}\n      containers: [{name: api, image: a, securityContext: {seccompProfile: {type: Unconfined}}}]\n",
+    1
+)]
 fn require_seccomp_profile(#[case] spec: &str, #[case] count: usize) {
     assert_eq!(run(RuleId::RequireSeccompProfile, &Settings::None, spec).len(), count);
 }
@@ -199,7 +249,11 @@ fn wrong_field_type_is_refused_with_path_and_line() {
 }
 
 #[rstest]
-#[case::unknown_setting(RuleId::DisallowPrivileged, r#"{"mode": "enforce", "registries": []}"#, "unknown field `registries`")]
+#[case::unknown_setting(
+    RuleId::DisallowPrivileged,
+    r#"{"mode": "enforce", "registries": []}"#,
+    "unknown field `registries`"
+)]
 #[case::empty_registries(RuleId::AllowedRegistries, r#"{"registries": []}"#, "at least one registry")]
 #[case::missing_registries(RuleId::AllowedRegistries, r#"{"mode": "report"}"#, "missing field `registries`")]
 #[case::bad_mode(RuleId::DisallowPrivileged, r#"{"mode": "warn"}"#, "unknown variant `warn`")]
