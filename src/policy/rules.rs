@@ -67,7 +67,7 @@ impl RuleId {
             RuleId::RequireImageDigest => (
                 "require-image-digest",
                 "Images must be pinned to a digest",
-                "A tag can be moved to other content after review; a digest cannot. Write the image as name:tag@sha256:<digest>, or let syncgate resolve and pin it (run without --offline).",
+                "A tag can be moved to other content after review; a digest cannot. Write the image as name:tag@sha256:<digest>.",
             ),
             RuleId::DisallowLatestTag => (
                 "disallow-latest-tag",
@@ -494,10 +494,7 @@ fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec
                     "{who}: image \"{}\" is not pinned to a digest; required: name[:tag]@sha256:<digest>",
                     site.image
                 ),
-                format!(
-                    "pin the image as {}@sha256:<digest> (or run without --offline so syncgate resolves and pins it)",
-                    site.image
-                ),
+                format!("pin the image by digest: {}@sha256:<digest>", site.image),
             )),
             RuleId::DisallowLatestTag if reference.is_latest() => Some((
                 match reference.tag() {
