@@ -5,23 +5,28 @@ use std::fmt::Write as _;
 
 use rstest::rstest;
 
-use crate::common::{run, syncgate, write};
+use crate::common::{Run, run, syncgate, write};
 
 const NOW: &str = "2026-11-28T00:00:00Z";
 
-fn quickstart(format: &str) -> crate::common::Run {
+/// `syncgate check` on the quickstart with its policies, offline, at a fixed time, plus `extra` args.
+fn quickstart_with(extra: &[&str]) -> Run {
     let home = tempfile::tempdir().expect("temp dir");
-    run(syncgate(home.path()).args([
-        "check",
-        "examples/quickstart/rendered",
-        "--policy",
-        "examples/quickstart/policies",
-        "--offline",
-        "--now",
-        NOW,
-        "--output",
-        format,
-    ]))
+    let base =
+        ["check", "examples/quickstart/rendered", "-p", "examples/quickstart/policies", "--offline", "--now", NOW];
+    run(syncgate(home.path()).args(base).args(extra))
+}
+
+fn quickstart(format: &str) -> Run {
+    quickstart_with(&["--output", format])
+}
+
+/// `syncgate check FILE --offline -p POLICY` where both are written to a temp dir.
+fn check_file(name: &str, manifest: &str, policy: &str, extra: &[&str]) -> Run {
+    let home = tempfile::tempdir().expect("temp dir");
+    let file = write(home.path(), name, manifest);
+    let policy = write(home.path(), "policy.yaml", policy);
+    run(syncgate(home.path()).arg("check").arg(&file).arg("--offline").arg("-p").arg(&policy).args(extra))
 }
 
 #[rstest]
@@ -71,18 +76,7 @@ fn json_report_follows_the_contract() {
 
 #[test]
 fn report_mode_allows_what_enforce_denies() {
-    let home = tempfile::tempdir().unwrap();
-    let out = run(syncgate(home.path()).args([
-        "check",
-        "examples/quickstart/rendered",
-        "-p",
-        "examples/quickstart/policies",
-        "--offline",
-        "--mode",
-        "report",
-        "--now",
-        NOW,
-    ]));
+    let out = quickstart_with(&["--mode", "report"]);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(out.stdout.contains("WARN   disallow-privileged"), "{}", out.stdout);
     assert!(out.stdout.contains("allowed:"), "{}", out.stdout);
@@ -132,17 +126,7 @@ fn no_color_means_no_escape_codes_even_when_forced_auto() {
         NOW,
     ]));
     assert!(!out.stdout.contains('\u{1b}'));
-    let forced = run(syncgate(home.path()).args([
-        "check",
-        "examples/quickstart/rendered",
-        "-p",
-        "examples/quickstart/policies",
-        "--offline",
-        "--now",
-        NOW,
-        "--color",
-        "always",
-    ]));
+    let forced = quickstart_with(&["--color", "always"]);
     assert!(forced.stdout.contains('\u{1b}'));
 }
 
@@ -276,17 +260,12 @@ fn bad_policy_exits_2_naming_file_line_and_field(#[case] policy: &str, #[case] m
     "spec.containers: a pod needs at least one container"
 )]
 fn bad_manifest_exits_2_with_location(#[case] manifest: &str, #[case] location: &str, #[case] message: &str) {
-    let home = tempfile::tempdir().unwrap();
-    let file = write(home.path(), "input.yaml", manifest);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(
-        home.path(),
-        "p.yaml",
-        POLICY_OK,
-    )));
+    let out = check_file("input.yaml", manifest, POLICY_OK, &[]);
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stderr.contains(location), "expected {location:?} in:\n{}", out.stderr);
     assert!(out.stderr.contains(message), "expected {message:?} in:\n{}", out.stderr);
     assert!(!out.stderr.contains("panicked"));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
@@ -298,13 +277,7 @@ fn alias_bomb_exits_2_quickly_without_panic() {
         let p = i - 1;
         writeln!(text, "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]").unwrap();
     }
-    let home = tempfile::tempdir().unwrap();
-    let file = write(home.path(), "bomb.yaml", &text);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-p"]).arg(write(
-        home.path(),
-        "p.yaml",
-        POLICY_OK,
-    )));
+    let out = check_file("bomb.yaml", &text, POLICY_OK, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("bomb.yaml"), "{}", out.stderr);
     assert!(out.stderr.contains("parser limit"), "{}", out.stderr);
@@ -336,14 +309,8 @@ fn missing_policy_flag_is_a_usage_error() {
 
 #[test]
 fn list_kinds_are_checked_item_by_item() {
-    let home = tempfile::tempdir().unwrap();
     let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: ok, namespace: a}\n  spec: {containers: [{name: c, image: x}]}\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: bad, namespace: a}\n  spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n";
-    let file = write(home.path(), "list.yaml", list);
-    let out = run(syncgate(home.path()).arg("check").arg(&file).args(["--offline", "-o", "json", "-p"]).arg(write(
-        home.path(),
-        "p.yaml",
-        POLICY_OK,
-    )));
+    let out = check_file("list.yaml", list, POLICY_OK, &["-o", "json"]);
     assert_eq!(out.code, 1);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let failing: Vec<&serde_json::Value> =
