@@ -5,7 +5,7 @@ use crate::common::{run, syncgate, write};
 #[test]
 fn shipped_policy_tests_pass() {
     let home = tempfile::tempdir().unwrap();
-    for dir in ["policies", "examples/quickstart"] {
+    for dir in ["policy-tests", "examples/quickstart"] {
         let out = run(syncgate(home.path()).args(["test", dir]));
         assert_eq!(out.code, 0, "{dir}:\n{}{}", out.stdout, out.stderr);
         assert!(out.stdout.contains(", 0 failed"), "{}", out.stdout);
