@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use node::{FieldPath, Node, Segment, Value};
+pub use node::{FieldPath, Node, NodeDeserializer, Segment, Value};
 
 use crate::report::{ResourceId, SourceLocation};
 

@@ -338,6 +338,82 @@ impl Serialize for Node {
     }
 }
 
+/// Reads a node as any serde type without an intermediate value tree (used to turn pod templates
+/// into Kubernetes types). Errors are serde's plain value errors; wrap with `serde_path_to_error` for
+/// the field path.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeDeserializer<'a, E> {
+    node: &'a Node,
+    marker: std::marker::PhantomData<E>,
+}
+
+impl<'a, E> NodeDeserializer<'a, E> {
+    /// A deserializer over `node`.
+    #[must_use]
+    pub fn new(node: &'a Node) -> Self {
+        NodeDeserializer { node, marker: std::marker::PhantomData }
+    }
+}
+
+impl<'de, E: de::Error> de::IntoDeserializer<'de, E> for &'de Node {
+    type Deserializer = NodeDeserializer<'de, E>;
+    fn into_deserializer(self) -> Self::Deserializer {
+        NodeDeserializer::new(self)
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for NodeDeserializer<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match &self.node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(i) => visitor.visit_i64(*i),
+            Value::UInt(u) => visitor.visit_u64(*u),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Seq(items) => {
+                let mut seq = de::value::SeqDeserializer::new(items.iter());
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Value::Map(entries) => {
+                let mut map = de::value::MapDeserializer::new(entries.iter().map(|(k, v)| (k.as_str(), v)));
+                let value = visitor.visit_map(&mut map)?;
+                map.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        if self.node.is_null() { visitor.visit_none() } else { visitor.visit_some(self) }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        match &self.node.value {
+            Value::String(s) => visitor.visit_enum(de::value::BorrowedStrDeserializer::new(s)),
+            _ => Err(de::Error::invalid_type(de::Unexpected::Other(self.node.type_name()), &"a string")),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Segment {

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{PodSpec, ResourceRequirements, SecurityContext}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
-use crate::manifest::{self, FieldPath, ImageSite, Node, Resource, WorkloadKind};
+use crate::manifest::{self, FieldPath, ImageSite, Node, NodeDeserializer, Resource, WorkloadKind};
 use crate::report::{ResourceId, SourceLocation};
 
 /// A resource whose pod template does not have the shape Kubernetes requires.
@@ -154,8 +154,8 @@ fn typed_pod(
     path: FieldPath,
     node: &Node,
 ) -> Result<Option<Pod>, Box<WorkloadError>> {
-    let json = node.to_json();
-    let template: Template = serde_path_to_error::deserialize(json).map_err(|e| {
+    let typed = NodeDeserializer::<serde::de::value::Error>::new(node);
+    let template: Template = serde_path_to_error::deserialize(typed).map_err(|e| {
         let inner = e.path().to_string();
         let full = if inner == "." { path.clone() } else { path.join(&FieldPath::parse(&inner)) };
         Box::new(WorkloadError {
