@@ -323,7 +323,8 @@ fn list_kinds_are_checked_item_by_item() {
 #[test]
 fn bundled_policy_directory_loads_as_a_whole() {
     let home = tempfile::tempdir().unwrap();
-    let out = run(syncgate(home.path()).args(["check", "examples/quickstart/rendered", "-p", "policies/", "--offline"]));
+    let out =
+        run(syncgate(home.path()).args(["check", "examples/quickstart/rendered", "-p", "policies/", "--offline"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stdout.contains("DENY   disallow-privileged  container api"), "{}", out.stdout);
 }
