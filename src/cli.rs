@@ -126,6 +126,9 @@ pub fn main() -> ExitCode {
 }
 
 fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.paths.iter().any(|p| p.as_os_str() == "-") && std::io::stdin().is_terminal() {
+        anyhow::bail!("no manifests to check: give files or directories, or pipe a stream into `syncgate check -`");
+    }
     let limits = Limits { max_bytes: args.max_input_bytes, ..Limits::default() };
     let policies = policy::load(&args.policy, &limits).context("invalid policy")?;
     if !args.offline {
