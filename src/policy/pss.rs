@@ -704,11 +704,14 @@ struct Ctr<'a> {
     lifecycle: Option<&'a Lifecycle>,
 }
 
-impl<'a> Ctr<'a> {
-    fn from_container(field: &str, index: usize, c: &'a Container) -> Self {
+/// A [`Ctr`] at `$path` read from `$c`, a `Container` or an `EphemeralContainer` (distinct types whose
+/// fields that checks read have the same names).
+macro_rules! ctr_of {
+    ($c:expr, $path:expr) => {{
+        let c = $c;
         Ctr {
             name: &c.name,
-            path: format!("spec.{field}[{index}]"),
+            path: $path,
             sc: c.security_context.as_ref(),
             ports: c.ports.as_deref().unwrap_or_default(),
             probes: [
@@ -718,21 +721,16 @@ impl<'a> Ctr<'a> {
             ],
             lifecycle: c.lifecycle.as_ref(),
         }
+    }};
+}
+
+impl<'a> Ctr<'a> {
+    fn from_container(field: &str, index: usize, c: &'a Container) -> Self {
+        ctr_of!(c, format!("spec.{field}[{index}]"))
     }
 
     fn from_ephemeral(index: usize, c: &'a EphemeralContainer) -> Self {
-        Ctr {
-            name: &c.name,
-            path: format!("spec.ephemeralContainers[{index}]"),
-            sc: c.security_context.as_ref(),
-            ports: c.ports.as_deref().unwrap_or_default(),
-            probes: [
-                ("livenessProbe", c.liveness_probe.as_ref()),
-                ("readinessProbe", c.readiness_probe.as_ref()),
-                ("startupProbe", c.startup_probe.as_ref()),
-            ],
-            lifecycle: c.lifecycle.as_ref(),
-        }
+        ctr_of!(c, format!("spec.ephemeralContainers[{index}]"))
     }
 
     fn site(&self, field: &str, found: String, required: &str, detail: String) -> Site {
@@ -784,6 +782,50 @@ impl<'a> Pod<'a> {
         self.spec.host_users == Some(false)
     }
 
+    /// Whether revision `rev` of `allowPrivilegeEscalation`, `capabilities_restricted` or
+    /// `seccompProfile_restricted` passes this pod for being a Windows pod.
+    fn windows_exempt(&self, rev: u32) -> bool {
+        rev >= WINDOWS_EXEMPTION_SINCE && self.is_windows()
+    }
+
+    /// Whether `hostUsers: false` lets this pod pass revision `rev` of `runAsNonRoot`, `runAsUser` or
+    /// baseline `procMount`.
+    fn user_namespace_relaxes(&self, rev: u32) -> bool {
+        rev >= USER_NAMESPACE_RELAXATION_SINCE && self.in_user_namespace()
+    }
+
+    /// Who sets one `securityContext` field and to what, in PSA order: the pod (read with `of_pod`), then
+    /// the containers in visit order (read with `of_container`). Setters that leave the field unset are
+    /// skipped.
+    fn security_context_values<'p, T>(
+        &'p self,
+        of_pod: impl FnOnce(&'a PodSecurityContext) -> Option<T>,
+        of_container: impl Fn(&'a SecurityContext) -> Option<T>,
+    ) -> impl Iterator<Item = (Setter<'p>, T)> {
+        let pod = self.pod_sc().and_then(of_pod).map(|value| (Setter::Pod, value));
+        pod.into_iter().chain(self.container_values(of_container))
+    }
+
+    /// Like [`Pod::security_context_values`], for the containers alone.
+    fn container_values<'p, T>(
+        &'p self,
+        of_container: impl Fn(&'a SecurityContext) -> Option<T>,
+    ) -> impl Iterator<Item = (Setter<'p>, T)> {
+        self.containers.iter().filter_map(move |c| Some((Setter::Container(c), c.sc.and_then(&of_container)?)))
+    }
+
+    /// Each container that leaves one `securityContext` field (read with `of_container`) unset, with the
+    /// found value `unset`.
+    fn unset_in_containers<'p, T>(
+        &'p self,
+        of_container: impl Fn(&'a SecurityContext) -> Option<T>,
+    ) -> impl Iterator<Item = (Setter<'p>, String)> {
+        self.containers
+            .iter()
+            .filter(move |c| c.sc.and_then(&of_container).is_none())
+            .map(|c| (Setter::Container(c), "unset".to_owned()))
+    }
+
     fn annotations(&self) -> impl Iterator<Item = (&'a String, &'a String)> {
         self.meta.annotations.iter().flatten()
     }
@@ -826,16 +868,15 @@ fn containers_phrase(names: &[&str]) -> String {
     format!("{} {}", pluralize("container", "containers", names.len()), join_quote(names))
 }
 
-/// `pod`, `containers "a", "b"` and optional extra setters joined with `" and "`.
-fn setters_phrase(pod: bool, containers: &[&str]) -> Vec<String> {
-    let mut setters = Vec::new();
-    if pod {
-        setters.push("pod".to_owned());
-    }
-    if !containers.is_empty() {
-        setters.push(containers_phrase(containers));
-    }
-    setters
+/// PSA's `<subjects> uses <things> <values>`, e.g. `containers "a", "b" use hostPort 80`: the verb agrees
+/// with `subject_count`; `things` and `values` come already phrased.
+fn uses_phrase(subjects: &str, subject_count: usize, things: &str, values: &str) -> String {
+    format!("{subjects} {} {things} {values}", pluralize("uses", "use", subject_count))
+}
+
+/// `volume "a"` or `volumes "a", "b"`.
+fn volumes_phrase(names: &[&str]) -> String {
+    format!("{} {}", pluralize("volume", "volumes", names.len()), join_quote(names))
 }
 
 /// Go's `%q` (`strconv.Quote`) for the strings PSA formats with it. Printability is approximated
@@ -893,6 +934,153 @@ fn opt_bool(value: Option<bool>) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Offending setters
+// ---------------------------------------------------------------------------------------------
+
+/// Who sets an offending field: the pod or one of its containers.
+#[derive(Clone, Copy)]
+enum Setter<'p> {
+    Pod,
+    Container(&'p Ctr<'p>),
+}
+
+impl Setter<'_> {
+    /// `pod` or `container "name"`: this setter alone, as PSA names it.
+    fn phrase(self) -> String {
+        match self {
+            Setter::Pod => "pod".to_owned(),
+            Setter::Container(c) => c.setter(),
+        }
+    }
+}
+
+/// The setters that break one rule, in PSA order (the pod, then containers in visit order), with one
+/// [`Site`] per offending field.
+#[derive(Default)]
+struct Offenders<'p> {
+    pod: bool,
+    containers: Vec<&'p Ctr<'p>>,
+    sites: Vec<Site>,
+}
+
+impl<'p> Offenders<'p> {
+    /// Records that `setter` sets `field` (a path relative to the setter) to `found`; `detail` is PSA's
+    /// detail for this setter alone. A container with several offending fields is named once.
+    fn add(&mut self, setter: Setter<'p>, field: &str, found: String, required: &str, detail: String) {
+        let site = match setter {
+            Setter::Pod => {
+                self.pod = true;
+                pod_site(field, found, required, detail)
+            }
+            Setter::Container(c) => {
+                if !self.containers.last().is_some_and(|last| std::ptr::eq(*last, c)) {
+                    self.containers.push(c);
+                }
+                c.site(field, found, required, detail)
+            }
+        };
+        self.sites.push(site);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// The setters as PSA lists them: `pod`, then `container "a"` or `containers "a", "b"`.
+    fn setters(&self) -> Vec<String> {
+        let mut setters = Vec::new();
+        if self.pod {
+            setters.push("pod".to_owned());
+        }
+        if !self.containers.is_empty() {
+            let names: Vec<&str> = self.containers.iter().map(|c| c.name).collect();
+            setters.push(containers_phrase(&names));
+        }
+        setters
+    }
+
+    /// The setters joined as PSA joins them, e.g. `pod and containers "a", "b"`.
+    fn phrase(&self) -> String {
+        self.setters().join(" and ")
+    }
+
+    /// `None` when nothing offends; otherwise the violation whose detail is `detail` applied to
+    /// [`Offenders::phrase`].
+    fn violation(self, reason: &'static str, detail: impl FnOnce(&str) -> String) -> Option<Violation> {
+        if self.is_empty() {
+            return None;
+        }
+        Some(Violation { reason, detail: detail(&self.phrase()), sites: self.sites })
+    }
+}
+
+/// The rule `detail(setters)` for a field that each setter breaks on its own: one site per
+/// `(setter, found)`, whose detail is `detail` applied to that setter alone.
+fn violation_by_setter<'p>(
+    reason: &'static str,
+    offending: impl IntoIterator<Item = (Setter<'p>, String)>,
+    field: &str,
+    required: &str,
+    detail: impl Fn(&str) -> String,
+) -> Option<Violation> {
+    let mut offenders = Offenders::default();
+    for (setter, found) in offending {
+        offenders.add(setter, field, found, required, detail(&setter.phrase()));
+    }
+    offenders.violation(reason, detail)
+}
+
+/// Who sets a string field to a forbidden value, and the set of those values: one site per setter,
+/// finding the quoted value, with the detail `message(setter, "value")`.
+fn forbidden_values<'p>(
+    set: impl IntoIterator<Item = (Setter<'p>, &'p str)>,
+    field: &str,
+    required: &str,
+    message: impl Fn(&str, &str) -> String,
+) -> (Offenders<'p>, BTreeSet<&'p str>) {
+    let mut offenders = Offenders::default();
+    let mut values = BTreeSet::new();
+    for (setter, value) in set {
+        values.insert(value);
+        offenders.add(setter, field, go_quote(value), required, message(&setter.phrase(), &join_quote([value])));
+    }
+    (offenders, values)
+}
+
+/// `<setters> must not include "A", "B" in securityContext.capabilities.add`.
+fn capabilities_add_message(setters: &str, capabilities: &BTreeSet<&str>) -> String {
+    format!("{setters} must not include {} in securityContext.capabilities.add", join_quote(capabilities))
+}
+
+/// The containers that add capabilities `allowed` rejects (one site each, listing what it adds that is
+/// rejected), and every rejected capability.
+fn forbidden_capability_adds<'p>(
+    pod: &'p Pod<'p>,
+    allowed: impl Fn(&str) -> bool,
+    required: &str,
+) -> (Offenders<'p>, BTreeSet<&'p str>) {
+    let mut offenders = Offenders::default();
+    let mut forbidden = BTreeSet::new();
+    for c in &pod.containers {
+        let added = c.sc.and_then(|sc| sc.capabilities.as_ref()).and_then(|caps| caps.add.as_deref());
+        let bad: Vec<&str> = added.unwrap_or_default().iter().map(String::as_str).filter(|cap| !allowed(cap)).collect();
+        if bad.is_empty() {
+            continue;
+        }
+        let own: BTreeSet<&str> = bad.iter().copied().collect();
+        let detail = capabilities_add_message(&c.setter(), &own);
+        offenders.add(Setter::Container(c), "securityContext.capabilities.add", list_literal(&bad), required, detail);
+        forbidden.extend(own);
+    }
+    (offenders, forbidden)
+}
+
+/// Whether a seccomp or AppArmor profile type is one that every level allows.
+fn valid_profile_type(t: &str) -> bool {
+    matches!(t, "RuntimeDefault" | "Localhost")
+}
+
+// ---------------------------------------------------------------------------------------------
 // Baseline checks
 // ---------------------------------------------------------------------------------------------
 
@@ -912,58 +1100,20 @@ fn host_namespaces(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
 }
 
 fn privileged(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    const MESSAGE: &str = "must not set securityContext.privileged=true";
-    let bad: Vec<&Ctr<'_>> =
-        pod.containers.iter().filter(|c| c.sc.and_then(|sc| sc.privileged) == Some(true)).collect();
-    if bad.is_empty() {
-        return None;
-    }
-    let names: Vec<&str> = bad.iter().map(|c| c.name).collect();
-    let sites = bad
-        .iter()
-        .map(|c| {
-            c.site("securityContext.privileged", "true".to_owned(), FALSE_OR_UNSET, format!("{} {MESSAGE}", c.setter()))
-        })
-        .collect();
-    Some(Violation { reason: "privileged", detail: format!("{} {MESSAGE}", containers_phrase(&names)), sites })
+    let privileged = pod.container_values(|sc| sc.privileged).filter(|(_, privileged)| *privileged);
+    violation_by_setter(
+        "privileged",
+        privileged.map(|(setter, _)| (setter, "true".to_owned())),
+        "securityContext.privileged",
+        FALSE_OR_UNSET,
+        |setters| format!("{setters} must not set securityContext.privileged=true"),
+    )
 }
 
 fn capabilities_baseline(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    let mut names = Vec::new();
-    let mut forbidden = BTreeSet::new();
-    let mut sites = Vec::new();
     let required = format!("only capabilities from the default set {}", join_quote(BASELINE_CAPABILITIES));
-    for c in &pod.containers {
-        let Some(caps) = c.sc.and_then(|sc| sc.capabilities.as_ref()) else {
-            continue;
-        };
-        let bad: Vec<&str> =
-            caps.add.iter().flatten().map(String::as_str).filter(|cap| !BASELINE_CAPABILITIES.contains(cap)).collect();
-        if bad.is_empty() {
-            continue;
-        }
-        names.push(c.name);
-        forbidden.extend(bad.iter().copied());
-        let own: BTreeSet<&str> = bad.iter().copied().collect();
-        sites.push(c.site(
-            "securityContext.capabilities.add",
-            list_literal(&bad),
-            &required,
-            format!("{} must not include {} in securityContext.capabilities.add", c.setter(), join_quote(own)),
-        ));
-    }
-    if names.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "non-default capabilities",
-        detail: format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&names),
-            join_quote(forbidden)
-        ),
-        sites,
-    })
+    let (adding, forbidden) = forbidden_capability_adds(pod, |cap| BASELINE_CAPABILITIES.contains(&cap), &required);
+    adding.violation("non-default capabilities", |setters| capabilities_add_message(setters, &forbidden))
 }
 
 fn host_path_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
@@ -976,58 +1126,39 @@ fn host_path_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
                 &format!("volumes[{i}].hostPath"),
                 "hostPath".to_owned(),
                 "a volume source other than hostPath",
-                format!("volume {}", join_quote([&volume.name])),
+                volumes_phrase(&[volume.name.as_str()]),
             ));
         }
     }
     if names.is_empty() {
         return None;
     }
-    Some(Violation {
-        reason: "hostPath volumes",
-        detail: format!("{} {}", pluralize("volume", "volumes", names.len()), join_quote(&names)),
-        sites,
-    })
+    Some(Violation { reason: "hostPath volumes", detail: volumes_phrase(&names), sites })
 }
 
 fn host_ports(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    let mut names = Vec::new();
+    let mut offenders = Offenders::default();
     let mut ports = BTreeSet::new();
-    let mut sites = Vec::new();
     for c in &pod.containers {
-        let mut bad = false;
         for (j, port) in c.ports.iter().enumerate() {
             let host_port = port.host_port.unwrap_or(0);
             if host_port == 0 {
                 continue;
             }
-            bad = true;
             ports.insert(host_port.to_string());
-            sites.push(c.site(
+            offenders.add(
+                Setter::Container(c),
                 &format!("ports[{j}].hostPort"),
                 host_port.to_string(),
                 "unset or 0",
                 format!("{} uses hostPort {host_port}", c.setter()),
-            ));
-        }
-        if bad {
-            names.push(c.name);
+            );
         }
     }
-    if names.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "hostPort",
-        detail: format!(
-            "{} {} {} {}",
-            containers_phrase(&names),
-            pluralize("uses", "use", names.len()),
-            pluralize("hostPort", "hostPorts", ports.len()),
-            ports.into_iter().collect::<Vec<_>>().join(", ")
-        ),
-        sites,
-    })
+    let containers = offenders.containers.len();
+    let things = pluralize("hostPort", "hostPorts", ports.len());
+    let values = ports.into_iter().collect::<Vec<_>>().join(", ");
+    offenders.violation("hostPort", |setters| uses_phrase(setters, containers, things, &values))
 }
 
 /// The non-empty `httpGet.host` / `tcpSocket.host` values of a container's probes and lifecycle
@@ -1065,6 +1196,7 @@ fn probe_and_lifecycle_hosts<'a>(c: &Ctr<'a>) -> Vec<(String, &'a str)> {
 }
 
 fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
+    // PSA names these containers sorted and once each, unlike the other container checks.
     let mut names = BTreeSet::new();
     let mut hosts = BTreeSet::new();
     let mut sites = Vec::new();
@@ -1086,81 +1218,45 @@ fn host_probes_and_host_lifecycle(pod: &Pod<'_>, _rev: u32) -> Option<Violation>
     let names: Vec<&str> = names.into_iter().collect();
     Some(Violation {
         reason: "probe or lifecycle host",
-        detail: format!(
-            "{} {} {} {}",
-            containers_phrase(&names),
-            pluralize("uses", "use", names.len()),
+        detail: uses_phrase(
+            &containers_phrase(&names),
+            names.len(),
             pluralize("probe or lifecycle host", "probe or lifecycle hosts", hosts.len()),
-            join_quote(hosts)
+            &join_quote(hosts),
         ),
         sites,
     })
 }
 
 fn windows_host_process(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
-    const FIELD: &str = "securityContext.windowsOptions.hostProcess";
-    const MESSAGE: &str = "must not set securityContext.windowsOptions.hostProcess=true";
-    let mut sites = Vec::new();
-    let pod_bad = pod.pod_sc().and_then(|sc| sc.windows_options.as_ref()).and_then(|w| w.host_process) == Some(true);
-    if pod_bad {
-        sites.push(pod_site(FIELD, "true".to_owned(), FALSE_OR_UNSET, format!("pod {MESSAGE}")));
-    }
-    let mut names = Vec::new();
-    for c in &pod.containers {
-        let host_process = c.sc.and_then(|sc| sc.windows_options.as_ref()).and_then(|w| w.host_process);
-        if host_process == Some(true) {
-            names.push(c.name);
-            sites.push(c.site(FIELD, "true".to_owned(), FALSE_OR_UNSET, format!("{} {MESSAGE}", c.setter())));
-        }
-    }
-    if sites.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "hostProcess",
-        detail: format!("{} {MESSAGE}", setters_phrase(pod_bad, &names).join(" and ")),
-        sites,
-    })
+    let host_process = pod
+        .security_context_values(
+            |sc| sc.windows_options.as_ref()?.host_process,
+            |sc| sc.windows_options.as_ref()?.host_process,
+        )
+        .filter(|(_, host_process)| *host_process);
+    violation_by_setter(
+        "hostProcess",
+        host_process.map(|(setter, _)| (setter, "true".to_owned())),
+        "securityContext.windowsOptions.hostProcess",
+        FALSE_OR_UNSET,
+        |setters| format!("{setters} must not set securityContext.windowsOptions.hostProcess=true"),
+    )
 }
 
 fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     const ANNOTATION_REQUIRED: &str = "\"\", \"runtime/default\" or \"localhost/<profile>\"";
-    let allowed_type = |t: &str| matches!(t, "RuntimeDefault" | "Localhost");
-    let message =
-        |setter: &str, value: &str| format!("{setter} must not set AppArmor profile type to {}", join_quote([value]));
-    let mut sites = Vec::new();
-    let mut bad_types = BTreeSet::new();
-
-    let pod_type = pod.pod_sc().and_then(|sc| sc.app_armor_profile.as_ref()).map(|p| p.type_.as_str());
-    let pod_bad = pod_type.is_some_and(|t| !allowed_type(t));
-    if let Some(t) = pod_type.filter(|_| pod_bad) {
-        bad_types.insert(t);
-        sites.push(pod_site(
-            "securityContext.appArmorProfile.type",
-            go_quote(t),
-            VALID_PROFILE_TYPES,
-            message("pod", t),
-        ));
-    }
-
-    let mut names = Vec::new();
-    for c in &pod.containers {
-        let Some(profile) = c.sc.and_then(|sc| sc.app_armor_profile.as_ref()) else {
-            continue;
-        };
-        let t = profile.type_.as_str();
-        if allowed_type(t) {
-            continue;
-        }
-        names.push(c.name);
-        bad_types.insert(t);
-        sites.push(c.site(
-            "securityContext.appArmorProfile.type",
-            go_quote(t),
-            VALID_PROFILE_TYPES,
-            message(&c.setter(), t),
-        ));
-    }
+    let message = |setters: &str, values: &str| format!("{setters} must not set AppArmor profile type to {values}");
+    let types = pod.security_context_values(
+        |sc| sc.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+        |sc| sc.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+    );
+    let (fields, bad_types) = forbidden_values(
+        types.filter(|(_, t)| !valid_profile_type(t)),
+        "securityContext.appArmorProfile.type",
+        VALID_PROFILE_TYPES,
+        message,
+    );
 
     let allowed_annotation = |v: &str| v.is_empty() || v == "runtime/default" || v.starts_with("localhost/");
     let mut annotations: Vec<(String, &str, &str)> = pod
@@ -1169,22 +1265,23 @@ fn app_armor_profile(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
         .map(|(k, v)| (format!("{k}={}", go_quote(v)), k.as_str(), v.as_str()))
         .collect();
     annotations.sort();
-    for (formatted, key, value) in &annotations {
-        sites.push(annotation_site(key, value, ANNOTATION_REQUIRED, message("annotation", formatted)));
-    }
 
-    if sites.is_empty() {
-        return None;
-    }
-    let mut setters = setters_phrase(pod_bad, &names);
+    let mut setters = fields.setters();
     if !annotations.is_empty() {
         setters.push(pluralize("annotation", "annotations", annotations.len()).to_owned());
+    }
+    if setters.is_empty() {
+        return None;
+    }
+    let mut sites = fields.sites;
+    for (formatted, key, value) in &annotations {
+        sites.push(annotation_site(key, value, ANNOTATION_REQUIRED, message("annotation", &join_quote([formatted]))));
     }
     let values: Vec<&str> =
         bad_types.into_iter().chain(annotations.iter().map(|(formatted, _, _)| formatted.as_str())).collect();
     Some(Violation {
         reason: pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", values.len()),
-        detail: format!("{} must not set AppArmor profile type to {}", setters.join(" and "), join_quote(&values)),
+        detail: message(&setters.join(" and "), &join_quote(&values)),
         sites,
     })
 }
@@ -1217,27 +1314,16 @@ fn se_linux_options(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const USER_ROLE_REQUIRED: &str = "unset or \"\"";
     let allowed: Vec<&str> = SELINUX_TYPES.iter().filter(|(_, since)| *since <= rev).map(|(t, _)| *t).collect();
     let type_required = format!("unset or one of {}", join_quote(&allowed));
+    let message =
+        |setters: &str, items: &str| format!("{setters} set forbidden securityContext.seLinuxOptions: {items}");
 
-    // Offending setters in PSA order: the pod (None), then containers in visit order.
-    let mut offenders: Vec<(Option<&Ctr<'_>>, Vec<SeLinuxProblem<'_>>)> = Vec::new();
-    if let Some(opts) = pod.pod_sc().and_then(|sc| sc.se_linux_options.as_ref()) {
-        offenders.push((None, se_linux_problems(opts, &allowed)));
-    }
-    for c in &pod.containers {
-        if let Some(opts) = c.sc.and_then(|sc| sc.se_linux_options.as_ref()) {
-            offenders.push((Some(c), se_linux_problems(opts, &allowed)));
-        }
-    }
-    offenders.retain(|(_, problems)| !problems.is_empty());
-    if offenders.is_empty() {
-        return None;
-    }
-
+    let mut offenders = Offenders::default();
     let mut bad_types = BTreeSet::new();
-    let mut sites = Vec::new();
-    for (ctr, problems) in &offenders {
-        let setter = ctr.map_or_else(|| "pod".to_owned(), Ctr::setter);
-        for problem in problems {
+    let mut bad_fields = BTreeSet::new();
+    let options = pod.security_context_values(|sc| sc.se_linux_options.as_ref(), |sc| sc.se_linux_options.as_ref());
+    for (setter, opts) in options {
+        for problem in se_linux_problems(opts, &allowed) {
+            bad_fields.insert(problem.field);
             let required = if problem.field == "type" {
                 bad_types.insert(problem.value);
                 type_required.as_str()
@@ -1245,78 +1331,36 @@ fn se_linux_options(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
                 USER_ROLE_REQUIRED
             };
             let field = format!("securityContext.seLinuxOptions.{}", problem.field);
-            let found = go_quote(problem.value);
-            let detail = format!("{setter} set forbidden securityContext.seLinuxOptions: {}", problem.item);
-            sites.push(match ctr {
-                Some(c) => c.site(&field, found, required, detail),
-                None => pod_site(&field, found, required, detail),
-            });
+            offenders.add(setter, &field, go_quote(problem.value), required, message(&setter.phrase(), &problem.item));
         }
     }
-    let any_field = |name: &str| offenders.iter().any(|(_, problems)| problems.iter().any(|p| p.field == name));
+
     let mut items = Vec::new();
     if !bad_types.is_empty() {
         items.push(format!("{} {}", pluralize("type", "types", bad_types.len()), join_quote(&bad_types)));
     }
-    if any_field("user") {
+    if bad_fields.contains("user") {
         items.push("user may not be set".to_owned());
     }
-    if any_field("role") {
+    if bad_fields.contains("role") {
         items.push("role may not be set".to_owned());
     }
-    let pod_bad = offenders.first().is_some_and(|(ctr, _)| ctr.is_none());
-    let names: Vec<&str> = offenders.iter().filter_map(|(c, _)| c.map(|c| c.name)).collect();
-    Some(Violation {
-        reason: "seLinuxOptions",
-        detail: format!(
-            "{} set forbidden securityContext.seLinuxOptions: {}",
-            setters_phrase(pod_bad, &names).join(" and "),
-            items.join("; ")
-        ),
-        sites,
-    })
+    offenders.violation("seLinuxOptions", |setters| message(setters, &items.join("; ")))
 }
 
 /// Shared rule of `procMount` and `procMount_restricted`.
 fn proc_mount(pod: &Pod<'_>, required: &str) -> Option<Violation> {
-    let mut names = Vec::new();
-    let mut types = BTreeSet::new();
-    let mut sites = Vec::new();
-    for c in &pod.containers {
-        let Some(value) = c.sc.and_then(|sc| sc.proc_mount.as_deref()) else {
-            continue;
-        };
-        if value == "Default" {
-            continue;
-        }
-        names.push(c.name);
-        types.insert(value);
-        sites.push(c.site(
-            "securityContext.procMount",
-            go_quote(value),
-            required,
-            format!("{} must not set securityContext.procMount to {}", c.setter(), join_quote([value])),
-        ));
-    }
-    if names.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "procMount",
-        detail: format!(
-            "{} must not set securityContext.procMount to {}",
-            containers_phrase(&names),
-            join_quote(types)
-        ),
-        sites,
-    })
+    let message = |setters: &str, types: &str| format!("{setters} must not set securityContext.procMount to {types}");
+    let set = pod.container_values(|sc| sc.proc_mount.as_deref()).filter(|(_, value)| *value != "Default");
+    let (offenders, types) = forbidden_values(set, "securityContext.procMount", required, message);
+    offenders.violation("procMount", |setters| message(setters, &join_quote(types)))
 }
 
 fn proc_mount_baseline(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
+    if pod.user_namespace_relaxes(rev) {
+        return None;
+    }
     if rev >= USER_NAMESPACE_RELAXATION_SINCE {
-        if pod.in_user_namespace() {
-            return None;
-        }
         return proc_mount(pod, "unset or \"Default\" (any value when spec.hostUsers is false)");
     }
     proc_mount(pod, "unset or \"Default\"")
@@ -1363,75 +1407,27 @@ fn seccomp_annotations_baseline(pod: &Pod<'_>) -> Option<Violation> {
     })
 }
 
-fn valid_seccomp_type(t: &str) -> bool {
-    matches!(t, "RuntimeDefault" | "Localhost")
-}
-
-/// Explicitly bad seccomp setters: `(pod is bad, bad containers, bad values, sites)`.
-struct SeccompExplicit<'p> {
-    pod_bad: bool,
-    pod_valid: bool,
-    containers: Vec<&'p str>,
-    values: BTreeSet<&'p str>,
-    sites: Vec<Site>,
-}
-
-fn seccomp_explicit<'p>(pod: &'p Pod<'_>, required: &str) -> SeccompExplicit<'p> {
-    const FIELD: &str = "securityContext.seccompProfile.type";
-    let message = |setter: &str, value: &str| {
-        format!("{setter} must not set securityContext.seccompProfile.type to {}", join_quote([value]))
-    };
-    let mut out = SeccompExplicit {
-        pod_bad: false,
-        pod_valid: false,
-        containers: Vec::new(),
-        values: BTreeSet::new(),
-        sites: Vec::new(),
-    };
-    if let Some(profile) = pod.pod_sc().and_then(|sc| sc.seccomp_profile.as_ref()) {
-        let t = profile.type_.as_str();
-        if valid_seccomp_type(t) {
-            out.pod_valid = true;
-        } else {
-            out.pod_bad = true;
-            out.values.insert(t);
-            out.sites.push(pod_site(FIELD, go_quote(t), required, message("pod", t)));
-        }
-    }
-    for c in &pod.containers {
-        let Some(profile) = c.sc.and_then(|sc| sc.seccomp_profile.as_ref()) else {
-            continue;
-        };
-        let t = profile.type_.as_str();
-        if !valid_seccomp_type(t) {
-            out.containers.push(c.name);
-            out.values.insert(t);
-            out.sites.push(c.site(FIELD, go_quote(t), required, message(&c.setter(), t)));
-        }
-    }
-    out
-}
-
-impl SeccompExplicit<'_> {
-    fn violation(self) -> Option<Violation> {
-        if self.sites.is_empty() {
-            return None;
-        }
-        Some(Violation {
-            reason: "seccompProfile",
-            detail: format!(
-                "{} must not set securityContext.seccompProfile.type to {}",
-                setters_phrase(self.pod_bad, &self.containers).join(" and "),
-                join_quote(&self.values)
-            ),
-            sites: self.sites,
-        })
-    }
+/// The pod and containers that explicitly set a seccomp profile type other than `RuntimeDefault` or
+/// `Localhost`.
+fn seccomp_explicit(pod: &Pod<'_>, required: &str) -> Option<Violation> {
+    let message =
+        |setters: &str, types: &str| format!("{setters} must not set securityContext.seccompProfile.type to {types}");
+    let types = pod.security_context_values(
+        |sc| sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+        |sc| sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+    );
+    let (offenders, forbidden) = forbidden_values(
+        types.filter(|(_, t)| !valid_profile_type(t)),
+        "securityContext.seccompProfile.type",
+        required,
+        message,
+    );
+    offenders.violation("seccompProfile", |setters| message(setters, &join_quote(&forbidden)))
 }
 
 /// Seccomp by field (policy versions from v1.19).
 fn seccomp_fields_baseline(pod: &Pod<'_>) -> Option<Violation> {
-    seccomp_explicit(pod, &format!("unset, {VALID_PROFILE_TYPES}")).violation()
+    seccomp_explicit(pod, &format!("unset, {VALID_PROFILE_TYPES}"))
 }
 
 fn sysctls(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
@@ -1481,7 +1477,11 @@ fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
             path: source.map_or_else(|| format!("spec.volumes[{i}]"), |s| format!("spec.volumes[{i}].{s}")),
             found: kind.to_owned(),
             required: required.clone(),
-            detail: format!("volume {} uses restricted volume type {}", join_quote([&volume.name]), join_quote([kind])),
+            detail: format!(
+                "{} uses restricted volume type {}",
+                volumes_phrase(&[volume.name.as_str()]),
+                join_quote([kind])
+            ),
         });
     }
     if names.is_empty() {
@@ -1489,231 +1489,134 @@ fn restricted_volumes(pod: &Pod<'_>, _rev: u32) -> Option<Violation> {
     }
     Some(Violation {
         reason: "restricted volume types",
-        detail: format!(
-            "{} {} {} {} {}",
-            pluralize("volume", "volumes", names.len()),
-            join_quote(&names),
-            pluralize("uses", "use", names.len()),
+        detail: uses_phrase(
+            &volumes_phrase(&names),
+            names.len(),
             pluralize("restricted volume type", "restricted volume types", types.len()),
-            join_quote(types)
+            &join_quote(types),
         ),
         sites,
     })
 }
 
 fn allow_privilege_escalation(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    const MESSAGE: &str = "must set securityContext.allowPrivilegeEscalation=false";
-    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
+    if pod.windows_exempt(rev) {
         return None;
     }
-    let mut names = Vec::new();
-    let mut sites = Vec::new();
-    for c in &pod.containers {
+    let not_false = pod.containers.iter().filter_map(|c| {
         let value = c.sc.and_then(|sc| sc.allow_privilege_escalation);
-        if value == Some(false) {
-            continue;
-        }
-        names.push(c.name);
-        sites.push(c.site(
-            "securityContext.allowPrivilegeEscalation",
-            opt_bool(value),
-            "false",
-            format!("{} {MESSAGE}", c.setter()),
-        ));
-    }
-    if names.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "allowPrivilegeEscalation != false",
-        detail: format!("{} {MESSAGE}", containers_phrase(&names)),
-        sites,
-    })
+        (value != Some(false)).then(|| (Setter::Container(c), opt_bool(value)))
+    });
+    violation_by_setter(
+        "allowPrivilegeEscalation != false",
+        not_false,
+        "securityContext.allowPrivilegeEscalation",
+        "false",
+        |setters| format!("{setters} must set securityContext.allowPrivilegeEscalation=false"),
+    )
 }
 
 fn capabilities_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
     const DROP_MESSAGE: &str = "must set securityContext.capabilities.drop=[\"ALL\"]";
-    const DROP_REQUIRED: &str = "a list including \"ALL\"";
-    const ADD_REQUIRED: &str = "unset, or only \"NET_BIND_SERVICE\"";
-    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
+    if pod.windows_exempt(rev) {
         return None;
     }
-    let add_message = |setter: &str, caps: &BTreeSet<&str>| {
-        format!("{setter} must not include {} in securityContext.capabilities.add", join_quote(caps))
-    };
-    let mut missing_drop = Vec::new();
-    let mut drop_sites = Vec::new();
-    let mut adding = Vec::new();
-    let mut add_sites = Vec::new();
-    let mut forbidden = BTreeSet::new();
+    let mut missing_drop = Offenders::default();
     for c in &pod.containers {
-        let caps = c.sc.and_then(|sc| sc.capabilities.as_ref());
-        let drop = caps.and_then(|caps| caps.drop.as_deref());
+        let drop = c.sc.and_then(|sc| sc.capabilities.as_ref()).and_then(|caps| caps.drop.as_deref());
         if !drop.unwrap_or_default().iter().any(|d| d == "ALL") {
-            missing_drop.push(c.name);
-            drop_sites.push(c.site(
+            missing_drop.add(
+                Setter::Container(c),
                 "securityContext.capabilities.drop",
                 drop.map_or_else(|| "unset".to_owned(), list_literal),
-                DROP_REQUIRED,
+                "a list including \"ALL\"",
                 format!("{} {DROP_MESSAGE}", c.setter()),
-            ));
-        }
-        let bad: Vec<&str> = caps
-            .and_then(|caps| caps.add.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(String::as_str)
-            .filter(|cap| *cap != RESTRICTED_ADD_CAPABILITY)
-            .collect();
-        if !bad.is_empty() {
-            adding.push(c.name);
-            forbidden.extend(bad.iter().copied());
-            let own: BTreeSet<&str> = bad.iter().copied().collect();
-            add_sites.push(c.site(
-                "securityContext.capabilities.add",
-                list_literal(&bad),
-                ADD_REQUIRED,
-                add_message(&c.setter(), &own),
-            ));
+            );
         }
     }
+    let (adding, forbidden) =
+        forbidden_capability_adds(pod, |cap| cap == RESTRICTED_ADD_CAPABILITY, "unset, or only \"NET_BIND_SERVICE\"");
+
     let mut details = Vec::new();
     if !missing_drop.is_empty() {
-        details.push(format!("{} {DROP_MESSAGE}", containers_phrase(&missing_drop)));
+        details.push(format!("{} {DROP_MESSAGE}", missing_drop.phrase()));
     }
     if !adding.is_empty() {
-        details.push(add_message(&containers_phrase(&adding), &forbidden));
+        details.push(capabilities_add_message(&adding.phrase(), &forbidden));
     }
     if details.is_empty() {
         return None;
     }
-    drop_sites.extend(add_sites);
-    Some(Violation { reason: "unrestricted capabilities", detail: details.join("; "), sites: drop_sites })
+    let mut sites = missing_drop.sites;
+    sites.extend(adding.sites);
+    Some(Violation { reason: "unrestricted capabilities", detail: details.join("; "), sites })
 }
 
 fn run_as_non_root(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
+    const REASON: &str = "runAsNonRoot != true";
     const FIELD: &str = "securityContext.runAsNonRoot";
-    const FALSE_MESSAGE: &str = "must not set securityContext.runAsNonRoot=false";
-    const TRUE_MESSAGE: &str = "must set securityContext.runAsNonRoot=true";
-    if rev >= USER_NAMESPACE_RELAXATION_SINCE && pod.in_user_namespace() {
+    if pod.user_namespace_relaxes(rev) {
         return None;
     }
-    let pod_value = pod.pod_sc().and_then(|sc| sc.run_as_non_root);
-    let pod_bad = pod_value == Some(false);
-    let pod_true = pod_value == Some(true);
-    let mut explicit_sites = Vec::new();
-    if pod_bad {
-        explicit_sites.push(pod_site(FIELD, "false".to_owned(), "true or unset", format!("pod {FALSE_MESSAGE}")));
+    let set_false = |setters: &str| format!("{setters} must not set securityContext.runAsNonRoot=false");
+    let mut explicit = Offenders::default();
+    let values = pod.security_context_values(|sc| sc.run_as_non_root, |sc| sc.run_as_non_root);
+    for (setter, _) in values.filter(|(_, non_root)| !non_root) {
+        let required = match setter {
+            Setter::Pod => "true or unset",
+            Setter::Container(_) => "true, or unset with the pod setting true",
+        };
+        explicit.add(setter, FIELD, "false".to_owned(), required, set_false(&setter.phrase()));
     }
-    let mut explicit = Vec::new();
-    let mut implicit = Vec::new();
-    let mut implicit_sites = Vec::new();
-    for c in &pod.containers {
-        match c.sc.and_then(|sc| sc.run_as_non_root) {
-            Some(true) => {}
-            Some(false) => {
-                explicit.push(c.name);
-                explicit_sites.push(c.site(
-                    FIELD,
-                    "false".to_owned(),
-                    "true, or unset with the pod setting true",
-                    format!("{} {FALSE_MESSAGE}", c.setter()),
-                ));
-            }
-            None if pod_true => {}
-            None => {
-                implicit.push(c.name);
-                implicit_sites.push(c.site(
-                    FIELD,
-                    "unset".to_owned(),
-                    "true (on the container, or on the pod)",
-                    format!("pod or {} {TRUE_MESSAGE}", c.setter()),
-                ));
-            }
-        }
+    if let Some(violation) = explicit.violation(REASON, set_false) {
+        return Some(violation);
     }
-    if !explicit_sites.is_empty() {
-        return Some(Violation {
-            reason: "runAsNonRoot != true",
-            detail: format!("{} {FALSE_MESSAGE}", setters_phrase(pod_bad, &explicit).join(" and ")),
-            sites: explicit_sites,
-        });
-    }
-    if implicit.is_empty() {
+    // `runAsNonRoot: true` on the pod covers the containers that leave it unset.
+    if pod.pod_sc().and_then(|sc| sc.run_as_non_root) == Some(true) {
         return None;
     }
-    Some(Violation {
-        reason: "runAsNonRoot != true",
-        detail: format!("pod or {} {TRUE_MESSAGE}", containers_phrase(&implicit)),
-        sites: implicit_sites,
-    })
+    violation_by_setter(
+        REASON,
+        pod.unset_in_containers(|sc| sc.run_as_non_root),
+        FIELD,
+        "true (on the container, or on the pod)",
+        |setters| format!("pod or {setters} must set securityContext.runAsNonRoot=true"),
+    )
 }
 
 fn run_as_user(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    const FIELD: &str = "securityContext.runAsUser";
-    const MESSAGE: &str = "must not set runAsUser=0";
-    const REQUIRED: &str = "non-zero or unset";
-    if rev >= USER_NAMESPACE_RELAXATION_SINCE && pod.in_user_namespace() {
+    if pod.user_namespace_relaxes(rev) {
         return None;
     }
-    let mut sites = Vec::new();
-    let pod_bad = pod.pod_sc().and_then(|sc| sc.run_as_user) == Some(0);
-    if pod_bad {
-        sites.push(pod_site(FIELD, "0".to_owned(), REQUIRED, format!("pod {MESSAGE}")));
-    }
-    let mut names = Vec::new();
-    for c in &pod.containers {
-        if c.sc.and_then(|sc| sc.run_as_user) == Some(0) {
-            names.push(c.name);
-            sites.push(c.site(FIELD, "0".to_owned(), REQUIRED, format!("{} {MESSAGE}", c.setter())));
-        }
-    }
-    if sites.is_empty() {
-        return None;
-    }
-    Some(Violation {
-        reason: "runAsUser=0",
-        detail: format!("{} {MESSAGE}", setters_phrase(pod_bad, &names).join(" and ")),
-        sites,
-    })
+    let root = pod.security_context_values(|sc| sc.run_as_user, |sc| sc.run_as_user).filter(|(_, uid)| *uid == 0);
+    violation_by_setter(
+        "runAsUser=0",
+        root.map(|(setter, _)| (setter, "0".to_owned())),
+        "securityContext.runAsUser",
+        "non-zero or unset",
+        |setters| format!("{setters} must not set runAsUser=0"),
+    )
 }
 
 fn seccomp_profile_restricted(pod: &Pod<'_>, rev: u32) -> Option<Violation> {
-    const MESSAGE: &str = "must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"";
-    if rev >= WINDOWS_EXEMPTION_SINCE && pod.is_windows() {
+    if pod.windows_exempt(rev) {
         return None;
     }
-    let explicit = seccomp_explicit(pod, VALID_PROFILE_TYPES);
-    let pod_valid = explicit.pod_valid;
-    if let Some(violation) = explicit.violation() {
+    if let Some(violation) = seccomp_explicit(pod, VALID_PROFILE_TYPES) {
         return Some(violation);
     }
-    if pod_valid {
+    // A valid profile on the pod covers the containers that set none.
+    let pod_profile = pod.pod_sc().and_then(|sc| sc.seccomp_profile.as_ref());
+    if pod_profile.is_some_and(|p| valid_profile_type(&p.type_)) {
         return None;
     }
-    let implicit: Vec<&Ctr<'_>> =
-        pod.containers.iter().filter(|c| c.sc.and_then(|sc| sc.seccomp_profile.as_ref()).is_none()).collect();
-    if implicit.is_empty() {
-        return None;
-    }
-    let names: Vec<&str> = implicit.iter().map(|c| c.name).collect();
-    let required = format!("{VALID_PROFILE_TYPES} (on the container, or on the pod)");
-    let sites = implicit
-        .iter()
-        .map(|c| {
-            c.site(
-                "securityContext.seccompProfile.type",
-                "unset".to_owned(),
-                &required,
-                format!("pod or {} {MESSAGE}", c.setter()),
-            )
-        })
-        .collect();
-    Some(Violation {
-        reason: "seccompProfile",
-        detail: format!("pod or {} {MESSAGE}", containers_phrase(&names)),
-        sites,
-    })
+    violation_by_setter(
+        "seccompProfile",
+        pod.unset_in_containers(|sc| sc.seccomp_profile.as_ref()),
+        "securityContext.seccompProfile.type",
+        &format!("{VALID_PROFILE_TYPES} (on the container, or on the pod)"),
+        |setters| format!("pod or {setters} must set securityContext.seccompProfile.type to {VALID_PROFILE_TYPES}"),
+    )
 }
 
 #[cfg(test)]
