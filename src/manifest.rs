@@ -319,17 +319,21 @@ fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
         return Ok(vec![input.to_path_buf()]);
     }
     let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = fs::read_dir(input)
+    let mut entries: Vec<(PathBuf, fs::FileType)> = fs::read_dir(input)
         .map_err(|source| ManifestError::Read { path: input.display().to_string(), source })?
         .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+        .filter(|e| !e.file_name().to_str().is_some_and(|n| n.starts_with('.')))
+        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
         .collect();
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (entry, file_type) in entries {
+        // Directories are walked only when they are real directories: a symlinked directory could
+        // loop back on itself. Symlinked files are read.
+        if file_type.is_dir() {
             out.extend(collect_files(&entry)?);
-        } else if entry.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
+        } else if !entry.is_dir()
+            && entry.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
             out.push(entry);
         }
     }

@@ -9,32 +9,8 @@ use syncgate::manifest::{self, Limits, Stream};
 use syncgate::pipeline::{CheckOptions, Checker};
 use syncgate::policy::{self, PolicySet, RunMode};
 
-const POLICY: &str = "apiVersion: syncgate.dev/v1alpha1
-kind: WorkloadPolicy
-metadata: {name: fuzz}
-spec:
-  profile: restricted
-  rules:
-    require-image-digest: enforce
-    disallow-latest-tag: enforce
-    disallow-privileged: enforce
-    disallow-host-namespaces: enforce
-    disallow-host-path: enforce
-    require-resource-requests: report
-    require-run-as-non-root: enforce
-    require-read-only-root-filesystem: enforce
-    require-seccomp-profile: enforce
-    allowed-registries: {mode: enforce, registries: [ghcr.io/acme/]}
----
-apiVersion: syncgate.dev/v1alpha1
-kind: PolicyException
-metadata: {name: fuzz}
-spec:
-  rules: [privileged]
-  match: {images: [\"quay.io/*\"]}
-  expires: \"2030-01-01T00:00:00Z\"
-  reason: fuzzing
-";
+/// Every production rule, the restricted profile and an exception (shared with the benchmark).
+const POLICY: &str = include_str!("../../bench/policy.yaml");
 
 static POLICIES: LazyLock<PolicySet> = LazyLock::new(|| {
     let documents =

@@ -187,3 +187,14 @@ fn invalid_utf8_is_refused() {
     let err = parse_bytes(b"a: \xff\n", None, &Limits::default()).unwrap_err();
     assert!(matches!(err, ManifestError::NotUtf8 { offset: 3, .. }));
 }
+
+#[cfg(unix)]
+#[test]
+fn symlinked_directory_loop_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n").unwrap();
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("a.yaml"), dir.path().join("b.yaml")).unwrap();
+    let stream = load(&[dir.path().to_path_buf()], &Limits::default()).unwrap();
+    assert_eq!(stream.documents.len(), 2, "a.yaml and the symlinked file b.yaml, not the loop");
+}

@@ -2,7 +2,6 @@
 //! Owns the byte layout only (pretty, two-space indent, trailing newline); field names and order come from
 //! the serde derives on the report types. Passes are streamed out as findings, never materialised.
 
-use std::cell::RefCell;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -19,12 +18,11 @@ struct Contract<'a> {
 }
 
 /// Serialises every finding (passes included) as one sequence without collecting them.
-struct AllFindings<'a>(RefCell<Option<&'a Report>>);
+struct AllFindings<'a>(&'a Report);
 
 impl Serialize for AllFindings<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let report = self.0.borrow_mut().take();
-        serializer.collect_seq(report.into_iter().flat_map(Report::all_findings))
+        serializer.collect_seq(self.0.all_findings())
     }
 }
 
@@ -34,7 +32,7 @@ impl Serialize for AllFindings<'_> {
 pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let contract = Contract {
         decision: report.decision,
-        findings: AllFindings(RefCell::new(Some(report))),
+        findings: AllFindings(report),
         exceptions: &report.exceptions,
         summary: report.summary,
     };
