@@ -10,6 +10,7 @@ pub mod cli;
 pub mod image;
 pub mod manifest;
 pub mod pipeline;
+pub mod registry;
 pub mod policy;
 pub mod report;
 pub mod testcase;
