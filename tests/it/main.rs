@@ -1,6 +1,9 @@
 //! The offline integration tests: the `syncgate` binary end to end (one test binary, one module per
 //! subcommand). Nothing here needs a network or a service.
 
+mod cache;
 mod check;
 mod common;
+mod registry;
+mod support;
 mod test_command;

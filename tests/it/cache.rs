@@ -1,0 +1,1 @@
+//! Cache tiers against real disk and Redis (being written).

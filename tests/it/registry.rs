@@ -1,0 +1,1 @@
+//! Registry resolution against a real registry (being written).
