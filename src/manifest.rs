@@ -472,7 +472,10 @@ impl Stream {
     /// Writes the stream back as YAML, one document per input document, in input order.
     pub fn emit(&self) -> Result<String, serde_saphyr::SerializeError> {
         let roots: Vec<&Node> = self.documents.iter().map(|d| &d.root).collect();
-        serde_saphyr::to_string_multiple(&roots)
+        // Long single-line strings (pinned image references) stay plain scalars; only strings with
+        // newlines become block scalars.
+        let options = serde_saphyr::ser_options! { folded_wrap_chars: 1 << 30 };
+        serde_saphyr::to_string_multiple_with_options(&roots, options)
     }
 }
 

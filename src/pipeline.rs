@@ -5,11 +5,33 @@
 //! takes the report. One document's tree is alive at a time, so memory follows the findings, not the
 //! input.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
-use crate::manifest::{Document, FieldPath, ManifestError, Stream};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use crate::image::ImageRef;
+use crate::manifest::{self, Address, Document, FieldPath, ManifestError, Stream, WorkloadKind};
+use crate::policy::workload::Pin;
 use crate::policy::{self, Decider, PolicySet, RunMode, Workload, WorkloadError};
+use crate::registry::{Resolve, ResolveError, Resolved};
 use crate::report::{Report, ReportBuilder};
+
+/// What the registries said about each distinct image reference of a stream, keyed by the reference
+/// as written in the manifests.
+pub type Resolutions = HashMap<String, Result<Resolved, ResolveError>>;
+
+/// One image field to write back: where it is and its pinned value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRewrite {
+    /// The resource.
+    pub address: Address,
+    /// The `image` field, from the resource root.
+    pub path: FieldPath,
+    /// The new value (`name:tag@sha256:…` or `name@sha256:…`).
+    pub image: String,
+}
 
 /// Run-wide settings of a check.
 #[derive(Debug, Clone)]
@@ -37,6 +59,8 @@ pub enum PipelineError {
 #[derive(Debug)]
 pub struct Checker<'p> {
     policies: &'p PolicySet,
+    resolutions: Option<&'p Resolutions>,
+    rewrites: Vec<ImageRewrite>,
     default_namespace: String,
     decider: Decider<'p>,
     report: ReportBuilder,
@@ -51,6 +75,8 @@ impl<'p> Checker<'p> {
     pub fn new(policies: &'p PolicySet, options: &CheckOptions) -> Self {
         Checker {
             policies,
+            resolutions: None,
+            rewrites: Vec::new(),
             default_namespace: options.default_namespace.clone(),
             decider: Decider::new(policies, options.run_mode, options.now),
             report: ReportBuilder::default(),
@@ -60,13 +86,27 @@ impl<'p> Checker<'p> {
         }
     }
 
+    /// Checks against what the registries said (without this, images are judged as written).
+    #[must_use]
+    pub fn with_resolutions(mut self, resolutions: &'p Resolutions) -> Self {
+        self.resolutions = Some(resolutions);
+        self
+    }
+
     /// Checks the next document of the stream.
     pub fn document(&mut self, document: &Document) -> Result<(), PipelineError> {
         for resource in document.resources(self.documents)? {
             self.resources += 1;
-            let workload = Workload::new(resource, &self.policies.kinds, &self.default_namespace)?;
+            let mut workload = Workload::new(resource, &self.policies.kinds, &self.default_namespace)?;
             self.images.extend(workload.images.iter().map(|site| site.image.clone()));
-            // Registry resolution (tag → digest) and signature verification slot in here.
+            let id = &workload.id;
+            workload.rewrite =
+                self.policies.rewrite_for(id.namespace.as_deref().unwrap_or_default(), &id.kind, &id.name);
+            if let Some(resolutions) = self.resolutions {
+                workload.pins = pins(&workload, resolutions);
+                self.rewrites.extend(rewrites(&workload));
+            }
+            // Signature and provenance verification of the pinned digests slot in here.
             let evaluation = policy::evaluate(self.policies, &workload);
             self.report.begin(workload.id.clone(), workload.location(&FieldPath::root()));
             for passed in evaluation.passes {
@@ -84,8 +124,92 @@ impl<'p> Checker<'p> {
     /// The report over every document fed so far.
     #[must_use]
     pub fn finish(self) -> Report {
-        self.report.finish(self.decider.finish(), self.resources, self.images.len())
+        self.finish_with_rewrites().0
     }
+
+    /// The report, and the image fields to write back (empty unless checked with resolutions).
+    #[must_use]
+    pub fn finish_with_rewrites(self) -> (Report, Vec<ImageRewrite>) {
+        (self.report.finish(self.decider.finish(), self.resources, self.images.len()), self.rewrites)
+    }
+}
+
+fn pins(workload: &Workload<'_>, resolutions: &Resolutions) -> Vec<Pin> {
+    workload
+        .images
+        .iter()
+        .map(|site| match resolutions.get(&site.image) {
+            Some(Ok(resolved)) => Pin::Pinned(resolved.digest.clone()),
+            Some(Err(error)) => Pin::Failed(error.clone()),
+            None => Pin::Offline,
+        })
+        .collect()
+}
+
+fn rewrites(workload: &Workload<'_>) -> Vec<ImageRewrite> {
+    workload
+        .images
+        .iter()
+        .zip(&workload.pins)
+        .filter_map(|(site, pin)| {
+            let Pin::Pinned(digest) = pin else { return None };
+            let tag = site.image.parse::<ImageRef>().ok().and_then(|r| r.tag().map(str::to_owned));
+            let image = workload.rewrite.apply(&site.image, tag.as_deref(), digest.as_str());
+            (image != site.image).then(|| ImageRewrite { address: site.address, path: site.path.clone(), image })
+        })
+        .collect()
+}
+
+/// Writes pinned images back into the stream (document and key order are untouched).
+pub fn pin(stream: &mut Stream, rewrites: &[ImageRewrite]) {
+    for rewrite in rewrites {
+        manifest::rewrite(stream, rewrite.address, &rewrite.path, rewrite.image.clone());
+    }
+}
+
+/// Every distinct, valid image reference of a stream (invalid ones are findings, not lookups).
+#[must_use]
+pub fn images_of(stream: &Stream, kinds: &[WorkloadKind]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (d, document) in stream.documents.iter().enumerate() {
+        for resource in document.resources(d).unwrap_or_default() {
+            for site in manifest::image_sites(&resource, kinds) {
+                if site.image.parse::<ImageRef>().is_ok() && seen.insert(site.image.clone()) {
+                    out.push(site.image);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Resolves every image in parallel (the resolver bounds concurrency per registry and collapses
+/// duplicates); whatever has not answered when `deadline` passes is a timeout.
+pub async fn resolve_all(resolver: &dyn Resolve, images: Vec<String>, deadline: Duration) -> Resolutions {
+    let references: Vec<(String, ImageRef)> =
+        images.into_iter().filter_map(|i| i.parse::<ImageRef>().ok().map(|r| (i, r))).collect();
+    let mut pending: FuturesUnordered<_> = references
+        .iter()
+        .map(|(written, reference)| async move { (written.clone(), resolver.resolve(reference).await) })
+        .collect();
+    let mut out = Resolutions::new();
+    let _ = tokio::time::timeout(deadline, async {
+        while let Some((written, result)) = pending.next().await {
+            out.insert(written, result);
+        }
+    })
+    .await;
+    for (written, reference) in &references {
+        out.entry(written.clone()).or_insert_with(|| {
+            Err(ResolveError::Timeout {
+                image: reference.to_string(),
+                registry: reference.registry().to_owned(),
+                after: deadline,
+            })
+        });
+    }
+    out
 }
 
 /// Checks an in-memory stream.
@@ -95,4 +219,179 @@ pub fn check(stream: &Stream, policies: &PolicySet, options: &CheckOptions) -> R
         checker.document(document)?;
     }
     Ok(checker.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::FutureExt;
+    use futures::future::BoxFuture;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::image::Digest;
+    use crate::manifest::Limits;
+    use crate::policy::document::{self as documents, Rewrite};
+
+    /// A registry of canned answers, keyed by the normalised reference; unknown images are not found.
+    struct FakeRegistry {
+        digests: HashMap<String, Digest>,
+        calls: AtomicUsize,
+        slow: Option<String>,
+    }
+
+    impl Resolve for FakeRegistry {
+        fn resolve<'a>(&'a self, image: &'a ImageRef) -> BoxFuture<'a, Result<Resolved, ResolveError>> {
+            async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                if self.slow.as_deref() == Some(image.to_string().as_str()) {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                if let Some(digest) = image.digest() {
+                    return Ok(Resolved {
+                        digest: digest.clone(),
+                        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                    });
+                }
+                match self.digests.get(&image.to_string()) {
+                    Some(digest) => Ok(Resolved {
+                        digest: digest.clone(),
+                        media_type: "application/vnd.oci.image.index.v1+json".into(),
+                    }),
+                    None => Err(ResolveError::NotFound {
+                        image: image.to_string(),
+                        registry: image.registry().to_owned(),
+                        detail: "manifest unknown".into(),
+                    }),
+                }
+            }
+            .boxed()
+        }
+    }
+
+    fn digest(n: u8) -> Digest {
+        format!("sha256:{}", format!("{n:02x}").repeat(32)).parse().unwrap()
+    }
+
+    fn registry() -> FakeRegistry {
+        let digests = [
+            ("ghcr.io/acme/migrate:2.0.1", digest(0xaa)),
+            ("ghcr.io/acme/api:1.4.2", digest(0xbb)),
+            ("docker.io/library/nginx:1.27", digest(0xcc)),
+        ];
+        FakeRegistry {
+            digests: digests.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            calls: AtomicUsize::new(0),
+            slow: None,
+        }
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/rewrite/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn policies(rewrite: Option<&str>) -> PolicySet {
+        let rewrite = rewrite.map(|r| format!("  rewrite: {r}\n")).unwrap_or_default();
+        let text = format!(
+            "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {{name: pin}}\nspec:\n  rules:\n    require-image-digest: enforce\n{rewrite}"
+        );
+        let documents = manifest::parse_bytes(text.as_bytes(), None, &Limits::default()).unwrap();
+        documents::from_stream(&Stream { documents }).unwrap()
+    }
+
+    async fn run(rewrite: Option<&str>) -> (Report, String) {
+        let mut stream = Stream {
+            documents: manifest::parse_bytes(fixture("input.yaml").as_bytes(), Some("input.yaml"), &Limits::default())
+                .unwrap(),
+        };
+        let policies = policies(rewrite);
+        let registry = registry();
+        let resolutions = resolve_all(&registry, images_of(&stream, &policies.kinds), Duration::from_secs(5)).await;
+        let options = CheckOptions {
+            default_namespace: "default".into(),
+            run_mode: RunMode::AsConfigured,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let mut checker = Checker::new(&policies, &options).with_resolutions(&resolutions);
+        for document in &stream.documents {
+            checker.document(document).unwrap();
+        }
+        let (report, rewrites) = checker.finish_with_rewrites();
+        pin(&mut stream, &rewrites);
+        (report, stream.emit().unwrap())
+    }
+
+    #[rstest]
+    #[case::tag_and_digest_by_default(None, "expected-tag-and-digest.yaml")]
+    #[case::tag_and_digest(Some("tag-and-digest"), "expected-tag-and-digest.yaml")]
+    #[case::digest(Some("digest"), "expected-digest.yaml")]
+    #[case::none(Some("none"), "expected-none.yaml")]
+    #[tokio::test]
+    async fn rewrite_modes_match_golden_output(#[case] rewrite: Option<&str>, #[case] expected: &str) {
+        let (_, out) = run(rewrite).await;
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(format!("{}/tests/fixtures/rewrite/{expected}", env!("CARGO_MANIFEST_DIR")), &out).unwrap();
+        }
+        assert_eq!(out, fixture(expected));
+    }
+
+    #[tokio::test]
+    async fn unresolvable_image_denies_naming_image_registry_and_cause() {
+        let (report, _) = run(None).await;
+        assert_eq!(report.decision, crate::report::Decision::Deny);
+        let failure = report.findings.iter().find(|f| f.rule == policy::evaluate::IMAGE_RESOLUTION).unwrap();
+        assert_eq!(failure.status, crate::report::Status::Error);
+        assert_eq!(failure.container.as_deref(), Some("metrics"));
+        assert!(failure.message.contains("127.0.0.1:5000/tools/exporter:v3"), "{}", failure.message);
+        assert!(failure.message.contains("not found in registry 127.0.0.1:5000"), "{}", failure.message);
+        // The resolved images satisfy require-image-digest because their digest is written back.
+        let unpinned: Vec<_> = report.findings.iter().filter(|f| f.rule == "require-image-digest").collect();
+        assert_eq!(unpinned.len(), 1, "only the unresolvable image stays unpinned: {unpinned:#?}");
+        assert_eq!(unpinned[0].container.as_deref(), Some("metrics"));
+    }
+
+    #[tokio::test]
+    async fn rewrite_none_keeps_tags_and_require_image_digest_fails() {
+        let (report, _) = run(Some("none")).await;
+        let unpinned = report.findings.iter().filter(|f| f.rule == "require-image-digest").count();
+        assert_eq!(unpinned, 4, "migrate, api, proxy (resolved but not written) and metrics (not found)");
+    }
+
+    #[tokio::test]
+    async fn each_distinct_image_is_resolved_once() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: a, image: 'nginx:1.27'}, {name: b, image: 'nginx:1.27'}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: a, image: 'nginx:1.27'}]\n";
+        let stream = Stream { documents: manifest::parse_bytes(text.as_bytes(), None, &Limits::default()).unwrap() };
+        let registry = registry();
+        let images = images_of(&stream, &manifest::builtin_workload_kinds());
+        assert_eq!(images, ["nginx:1.27"]);
+        let _ = resolve_all(&registry, images, Duration::from_secs(5)).await;
+        assert_eq!(registry.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn images_still_pending_at_the_deadline_time_out() {
+        let mut registry = registry();
+        registry.slow = Some("ghcr.io/acme/api:1.4.2".into());
+        let images = vec!["ghcr.io/acme/api:1.4.2".to_owned(), "nginx:1.27".to_owned()];
+        let resolutions = resolve_all(&registry, images, Duration::from_secs(2)).await;
+        assert!(resolutions["nginx:1.27"].is_ok());
+        assert!(matches!(resolutions["ghcr.io/acme/api:1.4.2"], Err(ResolveError::Timeout { .. })));
+    }
+
+    #[rstest]
+    #[case::tag_and_digest(Rewrite::TagAndDigest, "nginx:1.27", Some("1.27"), "nginx:1.27@sha256:x")]
+    #[case::digest_drops_the_tag(Rewrite::Digest, "nginx:1.27", Some("1.27"), "nginx@sha256:x")]
+    #[case::digest_keeps_a_registry_port(
+        Rewrite::Digest,
+        "127.0.0.1:5000/app:v1",
+        Some("v1"),
+        "127.0.0.1:5000/app@sha256:x"
+    )]
+    #[case::untagged_gets_the_digest(Rewrite::TagAndDigest, "127.0.0.1:5000/app", None, "127.0.0.1:5000/app@sha256:x")]
+    #[case::none_leaves_it(Rewrite::None, "nginx:1.27", Some("1.27"), "nginx:1.27")]
+    #[case::already_pinned_is_kept(Rewrite::Digest, "nginx:1.27@sha256:y", Some("1.27"), "nginx:1.27@sha256:y")]
+    fn rewrite_apply(#[case] mode: Rewrite, #[case] written: &str, #[case] tag: Option<&str>, #[case] expected: &str) {
+        assert_eq!(mode.apply(written, tag, "sha256:x"), expected);
+    }
 }

@@ -234,8 +234,8 @@ pub struct Passed {
     pub rule: Cow<'static, str>,
     /// The mode the rule ran in.
     pub mode: Mode,
-    /// The policy it came from.
-    pub policy: Arc<str>,
+    /// The policy it came from; `None` for the gate's own checks.
+    pub policy: Option<Arc<str>>,
 }
 
 /// One resource that policies evaluated: the rules it passed, and where its other findings are.
@@ -288,7 +288,7 @@ impl Report {
                 builder.begin(finding.resource.clone(), location);
             }
             if finding.status == Status::Pass {
-                let policy: Arc<str> = finding.policy.as_deref().unwrap_or_default().into();
+                let policy = finding.policy.as_deref().map(Arc::from);
                 builder.pass(Cow::Owned(finding.rule), finding.mode, policy);
             } else {
                 builder.finding(finding);
@@ -304,7 +304,7 @@ impl Report {
         let mut passes = evaluated.passed.iter().peekable();
         std::iter::from_fn(move || match (passes.peek(), others.peek()) {
             (Some(p), Some(f))
-                if (p.rule.as_ref(), p.policy.as_ref())
+                if (p.rule.as_ref(), p.policy.as_deref().unwrap_or_default())
                     <= (f.rule.as_str(), f.policy.as_deref().unwrap_or_default()) =>
             {
                 passes.next().map(|p| Cow::Owned(pass_finding(evaluated, p)))
@@ -332,7 +332,7 @@ fn pass_finding(evaluated: &Evaluated, passed: &Passed) -> Finding {
         path: None,
         message: format!("passes {}", passed.rule),
         fix: None,
-        policy: Some(passed.policy.to_string()),
+        policy: passed.policy.as_deref().map(str::to_owned),
         exception: None,
         location: Some(evaluated.location.clone()),
     }
@@ -353,7 +353,7 @@ impl ReportBuilder {
     }
 
     /// Records a pass for the current resource.
-    pub fn pass(&mut self, rule: Cow<'static, str>, mode: Mode, policy: Arc<str>) {
+    pub fn pass(&mut self, rule: Cow<'static, str>, mode: Mode, policy: Option<Arc<str>>) {
         if let Some(current) = self.resources.last_mut() {
             current.passed.push(Passed { rule, mode, policy });
         }

@@ -198,3 +198,15 @@ fn symlinked_directory_loop_is_not_followed() {
     let stream = load(&[dir.path().to_path_buf()], &Limits::default()).unwrap();
     assert_eq!(stream.documents.len(), 2, "a.yaml and the symlinked file b.yaml, not the loop");
 }
+
+#[test]
+fn emitted_stream_parses_back_to_the_same_documents() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  script: |\n    #!/bin/sh\n    echo \"hi\"\n  long: ghcr.io/acme/api:1.4.2@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n  yes-like: 'yes'\n  number-like: '0755'\n---\napiVersion: v1\nkind: List\nitems: []\n";
+    let s = stream(text);
+    let out = s.emit().unwrap();
+    assert!(out.contains("script: |"), "multi-line strings stay literal blocks:\n{out}");
+    assert!(out.contains("long: ghcr.io/acme/api:1.4.2@sha256:"), "long strings stay plain:\n{out}");
+    let again = Stream { documents: parse_bytes(out.as_bytes(), Some("in.yaml"), &Limits::default()).unwrap() };
+    let strip = |s: &Stream| s.documents.iter().map(|d| d.root.to_json()).collect::<Vec<_>>();
+    assert_eq!(strip(&again), strip(&s));
+}

@@ -113,6 +113,37 @@ pub struct RuleEntry {
     pub settings: Settings,
 }
 
+/// How resolved images are written back into the manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rewrite {
+    /// `name:tag@sha256:…`: the tag stays for humans, the digest decides what runs (the default).
+    #[default]
+    TagAndDigest,
+    /// `name@sha256:…`.
+    Digest,
+    /// Leave the image as written (the registry is still asked, and failures still deny).
+    None,
+}
+
+impl Rewrite {
+    /// The image as it is written back: `written` is the reference as it appears in the manifest,
+    /// `tag` its tag, `digest` the resolved digest. A reference that already has a digest keeps it.
+    #[must_use]
+    pub fn apply(self, written: &str, tag: Option<&str>, digest: &str) -> String {
+        let base = written.split('@').next().unwrap_or(written);
+        match self {
+            Rewrite::None => written.to_owned(),
+            _ if written.contains('@') => written.to_owned(),
+            Rewrite::TagAndDigest => format!("{base}@{digest}"),
+            Rewrite::Digest => {
+                let name = tag.and_then(|t| base.strip_suffix(&format!(":{t}"))).unwrap_or(base);
+                format!("{name}@{digest}")
+            }
+        }
+    }
+}
+
 /// A `WorkloadPolicy`: Pod Security Standards profile plus production rules, for selected resources.
 #[derive(Debug, Clone)]
 pub struct WorkloadPolicy {
@@ -130,6 +161,8 @@ pub struct WorkloadPolicy {
     pub check_modes: BTreeMap<&'static str, Mode>,
     /// Production rules, in rule-id order.
     pub rules: Vec<RuleEntry>,
+    /// How resolved images are written back, when the policy says.
+    pub rewrite: Option<Rewrite>,
     /// Where the document is.
     pub location: SourceLocation,
 }
@@ -182,6 +215,15 @@ pub struct PolicySet {
     pub kinds: Vec<WorkloadKind>,
 }
 
+impl PolicySet {
+    /// How images of a resource are written back: the first policy (in load order) that selects it
+    /// and sets `rewrite`, else `tag-and-digest`.
+    #[must_use]
+    pub fn rewrite_for(&self, namespace: &str, kind: &str, name: &str) -> Rewrite {
+        self.policies.iter().filter(|p| p.applies_to(namespace, kind, name)).find_map(|p| p.rewrite).unwrap_or_default()
+    }
+}
+
 // ---- raw serde shapes (strict) ----
 
 #[derive(Deserialize)]
@@ -227,6 +269,7 @@ struct RawWorkloadSpec {
     mode: Mode,
     #[serde(default)]
     rules: serde_json::Map<String, serde_json::Value>,
+    rewrite: Option<Rewrite>,
     #[serde(default)]
     #[allow(dead_code)]
     description: String,
@@ -462,8 +505,8 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
         rules.push(RuleEntry { id: rule, mode, settings });
     }
     rules.sort_by_key(|r| r.id);
-    if profile.is_none() && rules.is_empty() {
-        return Err(doc.error("spec", "the policy sets neither profile nor rules: it would check nothing"));
+    if profile.is_none() && rules.is_empty() && spec.rewrite.is_none() {
+        return Err(doc.error("spec", "the policy sets neither profile, rules nor rewrite: it would do nothing"));
     }
     Ok(WorkloadPolicy {
         name: raw.metadata.name.into(),
@@ -473,6 +516,7 @@ fn workload_policy(doc: &Doc<'_>) -> Result<WorkloadPolicy, PolicyError> {
         mode: spec.mode,
         check_modes,
         rules,
+        rewrite: spec.rewrite,
         location: doc.location.clone(),
     })
 }

@@ -4,7 +4,7 @@
 use super::document::{PolicySet, WorkloadPolicy};
 use super::pss;
 use super::rules::{self, RuleId, Violation};
-use super::workload::Workload;
+use super::workload::{Pin, Workload};
 use crate::manifest::{Address, FieldPath};
 use std::borrow::Cow;
 
@@ -53,12 +53,14 @@ pub fn evaluate(set: &PolicySet, workload: &Workload<'_>) -> Evaluation {
     for policy in set.policies.iter().filter(|p| p.applies_to(namespace, kind, name)) {
         evaluate_policy(policy, workload, &mut out);
     }
+    evaluate_resolution(workload, &mut out);
     out.verdicts.sort_by(|a, b| a.order.cmp(&b.order));
     out
 }
 
 struct Emit<'p, 'w, 'a> {
-    policy: &'p WorkloadPolicy,
+    /// The policy the verdicts come from; `None` for verdicts of the gate itself (image resolution).
+    policy: Option<&'p WorkloadPolicy>,
     workload: &'w Workload<'a>,
     all_images: Vec<String>,
     service_account: Option<String>,
@@ -93,7 +95,7 @@ impl Emit<'_, '_, '_> {
             self.workload.resource.address,
             rule.to_owned(),
             path.clone().unwrap_or_default(),
-            self.policy.name.to_string(),
+            self.policy.map(|p| p.name.to_string()).unwrap_or_default(),
         );
         Verdict {
             finding: Finding {
@@ -106,7 +108,7 @@ impl Emit<'_, '_, '_> {
                 path: path.map(|p| p.to_string()),
                 message,
                 fix,
-                policy: Some(self.policy.name.to_string()),
+                policy: self.policy.map(|p| p.name.to_string()),
                 exception: None,
                 location: Some(location),
             },
@@ -120,7 +122,7 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation:
     let out = &mut evaluation.verdicts;
     let passes = &mut evaluation.passes;
     let emit = Emit {
-        policy,
+        policy: Some(policy),
         workload,
         all_images: workload.images.iter().map(|s| s.image.clone()).collect(),
         service_account: workload.pod.as_ref().map(|p| p.service_account().to_owned()),
@@ -138,7 +140,7 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation:
             let outcome = outcomes.iter().flatten().find(|o| o.check == check).cloned();
             let help = pss::CHECKS.iter().find(|c| c.id == check).map(|c| c.help);
             match outcome.and_then(|o| o.violation) {
-                None => passes.push(Passed { rule: Cow::Borrowed(check), mode, policy: policy.name.clone() }),
+                None => passes.push(Passed { rule: Cow::Borrowed(check), mode, policy: Some(policy.name.clone()) }),
                 Some(v) => {
                     for site in v.sites {
                         let path = pod.template_path.join(&FieldPath::parse(&site.path));
@@ -178,12 +180,53 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation:
         }
         let violations = rules::check(rule, &entry.settings, workload);
         if violations.is_empty() {
-            passes.push(Passed { rule: Cow::Borrowed(rule.as_str()), mode: entry.mode, policy: policy.name.clone() });
+            passes.push(Passed {
+                rule: Cow::Borrowed(rule.as_str()),
+                mode: entry.mode,
+                policy: Some(policy.name.clone()),
+            });
         }
         for Violation { container, image, path, message, fix, undecidable } in violations {
             let status = if undecidable { Status::Error } else { Status::Fail };
             let fix = format!("{fix}; or request a PolicyException for rule {rule} matching {id}");
             out.push(emit.verdict(rule.as_str(), status, entry.mode, container, image, Some(path), message, Some(fix)));
         }
+    }
+}
+
+/// The rule id of the gate's own check that every image resolved (only when registries were asked).
+pub const IMAGE_RESOLUTION: &str = "image-resolution";
+
+/// Images the registry could not resolve cannot be pinned: each is an `error` that denies under
+/// enforce, whatever the policies say, because the stream cannot be written back verified.
+fn evaluate_resolution(workload: &Workload<'_>, evaluation: &mut Evaluation) {
+    if workload.pins.iter().all(|p| *p == Pin::Offline) {
+        return;
+    }
+    let emit = Emit {
+        policy: None,
+        workload,
+        all_images: workload.images.iter().map(|s| s.image.clone()).collect(),
+        service_account: workload.pod.as_ref().map(|p| p.service_account().to_owned()),
+    };
+    let mut failed = false;
+    for (site, pin) in workload.images.iter().zip(&workload.pins) {
+        let Pin::Failed(error) = pin else { continue };
+        failed = true;
+        let fix = "check that the tag exists, that the registry is reachable, and that syncgate has credentials for it \
+                   (--registry-config, --pull-secret; --insecure-registry only for plain-HTTP registries)";
+        evaluation.verdicts.push(emit.verdict(
+            IMAGE_RESOLUTION,
+            Status::Error,
+            Mode::Enforce,
+            site.container.clone(),
+            Some(site.image.clone()),
+            Some(site.path.clone()),
+            format!("cannot pin the image: {error}"),
+            Some(fix.to_owned()),
+        ));
+    }
+    if !failed {
+        evaluation.passes.push(Passed { rule: Cow::Borrowed(IMAGE_RESOLUTION), mode: Mode::Enforce, policy: None });
     }
 }

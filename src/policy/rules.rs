@@ -9,7 +9,8 @@ use std::str::FromStr;
 use k8s_openapi::api::core::v1::{PodSpec, SecurityContext};
 use serde::Deserialize;
 
-use super::workload::{ContainerView, Workload};
+use super::document::Rewrite;
+use super::workload::{ContainerView, Pin, Workload};
 use crate::image::ImageRef;
 use crate::manifest::FieldPath;
 use crate::report::{Mode, RuleInfo};
@@ -462,7 +463,7 @@ pub fn registry_allowed(name: &str, allowed: &[String]) -> bool {
 
 fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec<Violation> {
     let mut out = Vec::new();
-    for site in &workload.images {
+    for (site, pin) in workload.images.iter().zip(&workload.pins) {
         let who = site
             .container
             .as_deref()
@@ -489,13 +490,24 @@ fn image_rule(rule: RuleId, settings: &Settings, workload: &Workload<'_>) -> Vec
             }
         };
         let problem = match rule {
-            RuleId::RequireImageDigest if !reference.is_pinned() => Some((
-                format!(
-                    "{who}: image \"{}\" is not pinned to a digest; required: name[:tag]@sha256:<digest>",
-                    site.image
-                ),
-                format!("pin the image by digest: {}@sha256:<digest>", site.image),
-            )),
+            RuleId::RequireImageDigest if !reference.is_pinned() => match pin {
+                // The resolved digest is what gets written back: the applied manifest is pinned.
+                Pin::Pinned(_) if workload.rewrite != Rewrite::None => None,
+                Pin::Pinned(digest) => Some((
+                    format!(
+                        "{who}: image \"{}\" resolved to {digest} but the policy's rewrite is none, so the applied manifest keeps the tag; required: name[:tag]@sha256:<digest>",
+                        site.image
+                    ),
+                    format!("set rewrite: tag-and-digest (or digest), or pin the image: {}@{digest}", site.image),
+                )),
+                _ => Some((
+                    format!(
+                        "{who}: image \"{}\" is not pinned to a digest; required: name[:tag]@sha256:<digest>",
+                        site.image
+                    ),
+                    format!("pin the image by digest: {}@sha256:<digest>", site.image),
+                )),
+            },
             RuleId::DisallowLatestTag if reference.is_latest() => Some((
                 match reference.tag() {
                     Some(_) => format!(

@@ -8,7 +8,10 @@ use k8s_openapi::api::core::v1::{PodSpec, ResourceRequirements, SecurityContext}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
+use super::document::Rewrite;
+use crate::image::Digest;
 use crate::manifest::{self, FieldPath, ImageSite, Node, NodeDeserializer, Resource, WorkloadKind};
+use crate::registry::ResolveError;
 use crate::report::{ResourceId, SourceLocation};
 
 /// A resource whose pod template does not have the shape Kubernetes requires.
@@ -104,6 +107,17 @@ impl Pod {
     }
 }
 
+/// What the registry step learned about one image site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// Not looked up (`--offline`, or an invalid reference).
+    Offline,
+    /// The registry resolved it to this digest, which is what gets written back and verified.
+    Pinned(Digest),
+    /// The registry could not resolve it: the stream cannot be pinned (fails closed).
+    Failed(ResolveError),
+}
+
 /// One resource as the rules see it.
 #[derive(Debug, Clone)]
 pub struct Workload<'a> {
@@ -115,6 +129,10 @@ pub struct Workload<'a> {
     pub pod: Option<Pod>,
     /// Every image field.
     pub images: Vec<ImageSite>,
+    /// What the registry said about each image field (same order as `images`).
+    pub pins: Vec<Pin>,
+    /// How resolved images are written back.
+    pub rewrite: Rewrite,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +156,8 @@ impl<'a> Workload<'a> {
             None => None,
             Some((path, node)) => typed_pod(&resource, &id, path, node)?,
         };
-        Ok(Workload { id, resource, pod, images })
+        let pins = vec![Pin::Offline; images.len()];
+        Ok(Workload { id, resource, pod, images, pins, rewrite: Rewrite::default() })
     }
 
     /// Location of a field (path from the resource root).

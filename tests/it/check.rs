@@ -180,7 +180,7 @@ const POLICY_OK: &str = "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy
 )]
 #[case::empty_policy(
     "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: p}\nspec: {}\n",
-    "spec: the policy sets neither profile nor rules",
+    "spec: the policy sets neither profile, rules nor rewrite",
     ":4"
 )]
 #[case::wrong_api_version(
