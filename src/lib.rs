@@ -7,10 +7,11 @@
 //! [`manifest::parse`] → image sites → [`policy::evaluate`] → modes and exceptions → [`report::Report`].
 
 pub mod cli;
+pub mod config;
 pub mod image;
 pub mod manifest;
 pub mod pipeline;
-pub mod registry;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod testcase;
