@@ -6,6 +6,7 @@
 //! Newcomers are recommended to start with [`pipeline::check`], which reads like the data flow:
 //! [`manifest::parse`] → image sites → [`policy::evaluate`] → modes and exceptions → [`report::Report`].
 
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod image;
