@@ -1,20 +1,24 @@
 //! The command line: clap definitions, settings resolution, and one function per subcommand that
 //! loads inputs, calls [`crate::pipeline`], writes the output and picks the exit code.
 //!
-//! Exit codes everywhere: 0 allowed, 1 denied (or a policy test mismatched), 2 usage, input or
-//! configuration error. Data goes to stdout, diagnostics to stderr.
+//! Exit codes everywhere: 0 allowed (or verified), 1 denied (or not verified, or a policy test
+//! mismatched), 2 usage, input or configuration error. Data goes to stdout, diagnostics to stderr.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::manifest::{self, Limits};
-use crate::pipeline::{self, CheckOptions};
-use crate::policy::{self, RunMode};
-use crate::report::{self, Decision};
+use crate::cache::{CacheOptions, CachedResolver};
+use crate::config::{ConfigFile, RegistryFlags, RegistrySettings};
+use crate::image::ImageRef;
+use crate::manifest::{self, Limits, Stream};
+use crate::pipeline::{self, CheckOptions, Resolutions};
+use crate::policy::{self, PolicySet, RunMode};
+use crate::registry::{Registry, RegistryOptions, Resolve};
+use crate::report::{self, Decision, Report};
 use crate::testcase;
 
 /// syncgate: the last gate between rendered manifests and the cluster.
@@ -29,8 +33,16 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Evaluate manifests (files, directories, or - for stdin) against policies and print a report.
+    /// Evaluate manifests (files, directories, or - for stdin) against policies and print a report,
+    /// or (`--output manifests`) the manifests with every image pinned to the digest it resolved.
     Check(CheckArgs),
+    /// Helm 3 post-renderer: manifests on stdin, the same manifests with images pinned on stdout, or
+    /// a denial on stderr and exit 1.
+    PostRender(PostRenderArgs),
+    /// Resolve one image and print it pinned to its digest.
+    Verify(VerifyArgs),
+    /// Inspect or empty the resolution caches.
+    Cache(CacheArgs),
     /// Run policy test cases (files named syncgate-test.yaml under DIR) and compare expected verdicts.
     Test(TestArgs),
 }
@@ -46,6 +58,8 @@ pub enum Output {
     Sarif,
     /// JUnit XML, one test case per resource × rule.
     Junit,
+    /// The manifests, images pinned, when allowed (the text report goes to stderr).
+    Manifests,
 }
 
 /// `--mode`.
@@ -68,20 +82,60 @@ pub enum ColorArg {
     Never,
 }
 
-/// Arguments of `check`.
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Manifest files or directories (*.yaml, *.yml, *.json, recursively); - reads stdin.
-    #[arg(value_name = "PATH", default_value = "-")]
-    pub paths: Vec<PathBuf>,
+/// Registry access and resolution caches (shared by every command that talks to registries).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Registry reached over plain HTTP (repeatable; e.g. a loopback test registry).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST:PORT",
+        env = "SYNCGATE_INSECURE_REGISTRIES",
+        value_delimiter = ','
+    )]
+    pub insecure: Vec<String>,
+    /// PEM bundle of extra CA certificates for registries.
+    #[arg(long, value_name = "PEM", env = "SYNCGATE_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Docker config.json (file or directory); default $DOCKER_CONFIG/config.json, else ~/.docker/config.json.
+    #[arg(long = "registry-config", value_name = "FILE|DIR")]
+    pub docker_config: Option<PathBuf>,
+    /// Mounted kubernetes.io/dockerconfigjson secret (file or directory; repeatable).
+    #[arg(long = "pull-secret", value_name = "FILE|DIR", env = "SYNCGATE_PULL_SECRETS", value_delimiter = ',')]
+    pub pull_secrets: Vec<PathBuf>,
+    /// Per-request timeout in seconds [default: 10].
+    #[arg(long = "registry-timeout", value_name = "SECONDS", env = "SYNCGATE_REGISTRY_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+    /// Deadline for resolving all images, in seconds [default: 30, below Argo CD's 60].
+    #[arg(long, value_name = "SECONDS", env = "SYNCGATE_DEADLINE")]
+    pub deadline: Option<u64>,
+    /// Parallel requests per registry [default: 8].
+    #[arg(long = "registry-concurrency", value_name = "N", env = "SYNCGATE_REGISTRY_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+    /// On-disk cache directory [default: $XDG_CACHE_HOME/syncgate].
+    #[arg(long = "cache-dir", value_name = "DIR", env = "SYNCGATE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not use the on-disk cache.
+    #[arg(long = "no-disk-cache")]
+    pub no_disk_cache: bool,
+    /// Shared cache: redis://[:password@]host:port/db or rediss:// (needs --cache-key-file).
+    #[arg(long = "cache", value_name = "URL", env = "SYNCGATE_CACHE", hide_env_values = true)]
+    pub redis: Option<String>,
+    /// File holding the HMAC key that authenticates shared cache entries.
+    #[arg(long = "cache-key-file", value_name = "FILE", env = "SYNCGATE_CACHE_KEY_FILE")]
+    pub cache_key_file: Option<PathBuf>,
+    /// Config file (registries and cache settings); flags and environment take precedence.
+    #[arg(long, value_name = "FILE", env = "SYNCGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Policy and evaluation settings shared by `check` and `post-render`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
     /// Policy file or directory (repeatable).
     #[arg(long, short = 'p', value_name = "FILE|DIR", required = true, env = "SYNCGATE_POLICY", value_delimiter = ',')]
     pub policy: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, short = 'o', value_enum, default_value = "text")]
-    pub output: Output,
-    /// Skip registry work: evaluate image references as written.
-    #[arg(long)]
+    /// Skip registry work: evaluate image references as written and rewrite nothing.
+    #[arg(long, env = "SYNCGATE_OFFLINE")]
     pub offline: bool,
     /// `report` makes every rule report-only (the first rollout step); `enforce` uses each rule's own mode.
     #[arg(long, value_enum, default_value = "enforce", env = "SYNCGATE_MODE")]
@@ -95,9 +149,64 @@ pub struct CheckArgs {
     /// Largest accepted input per file or stdin, in bytes.
     #[arg(long, default_value_t = Limits::default().max_bytes)]
     pub max_input_bytes: usize,
+    /// Registry access and caches.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Manifest files or directories (*.yaml, *.yml, *.json, recursively); - reads stdin.
+    #[arg(value_name = "PATH", default_value = "-")]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: Output,
     /// When to colour text output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
+    /// Policies, modes and registry access.
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// Arguments of `post-render`.
+#[derive(Debug, clap::Args)]
+pub struct PostRenderArgs {
+    /// Policies, modes and registry access.
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The image reference, e.g. ghcr.io/acme/api:1.4.2.
+    pub image: String,
+    /// Registry access and caches.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// What to do with the caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CacheAction {
+    /// Print entry counts per tier.
+    Stats,
+    /// Remove syncgate's entries from every tier.
+    Clear,
+}
+
+/// Arguments of `cache`.
+#[derive(Debug, clap::Args)]
+pub struct CacheArgs {
+    /// `stats` or `clear`.
+    #[arg(value_enum)]
+    pub action: CacheAction,
+    /// Registry access and caches.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// Arguments of `test`.
@@ -112,8 +221,12 @@ pub struct TestArgs {
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::PostRender(args) => run_post_render(&args),
+        Command::Verify(args) => run_verify(&args),
+        Command::Cache(args) => run_cache(&args),
         Command::Test(args) => run_test(&args),
     };
     match result {
@@ -125,42 +238,245 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    if args.paths.iter().any(|p| p.as_os_str() == "-") && std::io::stdin().is_terminal() {
-        anyhow::bail!("no manifests to check: give files or directories, or pipe a stream into `syncgate check -`");
+/// Logs go to stderr, filtered by `SYNCGATE_LOG` (default: warnings).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYNCGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+impl RegistryArgs {
+    fn settings(&self) -> anyhow::Result<RegistrySettings> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::default(),
+        };
+        let flags = RegistryFlags {
+            insecure: self.insecure.clone(),
+            ca_bundle: self.ca_bundle.clone(),
+            docker_config: self.docker_config.clone(),
+            pull_secrets: self.pull_secrets.clone(),
+            request_timeout: self.request_timeout,
+            deadline: self.deadline,
+            concurrency_per_registry: self.concurrency,
+            cache_dir: self.cache_dir.clone(),
+            no_disk_cache: self.no_disk_cache,
+            redis: self.redis.clone(),
+            cache_key_file: self.cache_key_file.clone(),
+        };
+        Ok(RegistrySettings::resolve(flags, &file)?)
     }
-    let limits = Limits { max_bytes: args.max_input_bytes, ..Limits::default() };
-    let policies = policy::load(&args.policy, &limits).context("invalid policy")?;
-    if !args.offline {
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: registry resolution is not available in this build; images are evaluated as written (as with --offline)"
-        );
+}
+
+/// The registry client behind the cache tiers the settings ask for.
+fn resolver(settings: &RegistrySettings) -> anyhow::Result<CachedResolver<Registry>> {
+    let registry = Registry::new(RegistryOptions {
+        insecure: settings.insecure.clone(),
+        ca_bundle: settings.ca_bundle.clone(),
+        docker_config: settings.docker_config.clone(),
+        pull_secrets: settings.pull_secrets.clone(),
+        request_timeout: settings.request_timeout,
+        deadline: settings.deadline,
+        retries: settings.retries,
+        concurrency_per_registry: settings.concurrency_per_registry,
+        ..RegistryOptions::default()
+    })
+    .context("invalid registry settings")?;
+    let cache = CacheOptions {
+        tag_ttl: settings.tag_ttl,
+        disk_dir: settings.cache_dir.clone(),
+        redis_url: settings.redis.clone(),
+        hmac_key: settings.cache_key.clone(),
+        scope: cache_scope(settings),
+        ..CacheOptions::default()
+    };
+    CachedResolver::new(registry, cache).context("invalid cache settings")
+}
+
+/// What a cached answer depends on besides the reference: which registries are plain HTTP, the CA
+/// bundle and the credential sources (an answer seen with one identity is not reused for another).
+fn cache_scope(settings: &RegistrySettings) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    for part in [
+        format!("{:?}", settings.insecure),
+        format!("{:?}", settings.ca_bundle),
+        format!("{:?}", settings.docker_config),
+        format!("{:?}", settings.pull_secrets),
+        std::env::var("DOCKER_CONFIG").unwrap_or_default(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
     }
-    let options = CheckOptions {
-        default_namespace: args.namespace.clone(),
-        run_mode: match args.mode {
+    hex(&hash.finalize()[..8])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn check_options(gate: &GateArgs) -> CheckOptions {
+    CheckOptions {
+        default_namespace: gate.namespace.clone(),
+        run_mode: match gate.mode {
             ModeArg::Enforce => RunMode::AsConfigured,
             ModeArg::Report => RunMode::ReportOnly,
         },
-        now: args.now.unwrap_or_else(jiff::Timestamp::now),
+        now: gate.now.unwrap_or_else(jiff::Timestamp::now),
+    }
+}
+
+/// The gate with registry work: the whole stream in memory, every distinct image resolved in
+/// parallel, then checked against those digests, then pinned when allowed.
+fn gate_online(stream: &mut Stream, policies: &PolicySet, gate: &GateArgs) -> anyhow::Result<Report> {
+    let settings = gate.registry.settings()?;
+    let resolver = resolver(&settings)?;
+    let images = pipeline::images_of(stream, &policies.kinds);
+    let resolutions: Resolutions = runtime()?.block_on(pipeline::resolve_all(&resolver, images, settings.deadline));
+    let options = check_options(gate);
+    let mut checker = pipeline::Checker::new(policies, &options).with_resolutions(&resolutions);
+    for document in &stream.documents {
+        checker.document(document).context("invalid input")?;
+    }
+    let (report, rewrites) = checker.finish_with_rewrites();
+    if report.decision == Decision::Allow {
+        pipeline::pin(stream, &rewrites);
+    }
+    Ok(report)
+}
+
+fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let gate = &args.gate;
+    if args.paths.iter().any(|p| p.as_os_str() == "-") && std::io::stdin().is_terminal() {
+        anyhow::bail!("no manifests to check: give files or directories, or pipe a stream into `syncgate check -`");
+    }
+    let limits = Limits { max_bytes: gate.max_input_bytes, ..Limits::default() };
+    let policies = policy::load(&gate.policy, &limits).context("invalid policy")?;
+    let (report, stream) = if gate.offline {
+        if args.output == Output::Manifests {
+            let stream = manifest::load(&args.paths, &limits).context("invalid input")?;
+            let report = pipeline::check(&stream, &policies, &check_options(gate)).context("invalid input")?;
+            (report, Some(stream))
+        } else {
+            // Offline checks stream document by document: memory follows the findings.
+            let options = check_options(gate);
+            let mut checker = pipeline::Checker::new(&policies, &options);
+            manifest::visit(&args.paths, &limits, &mut |document| checker.document(&document))
+                .context("invalid input")?;
+            (checker.finish(), None)
+        }
+    } else {
+        let mut stream = manifest::load(&args.paths, &limits).context("invalid input")?;
+        let report = gate_online(&mut stream, &policies, gate)?;
+        (report, Some(stream))
     };
-    let mut checker = pipeline::Checker::new(&policies, &options);
-    manifest::visit(&args.paths, &limits, &mut |document| checker.document(&document)).context("invalid input")?;
-    let report = checker.finish();
     let stdout = std::io::stdout();
+    let color = use_color(args.color, stdout.is_terminal());
     let mut out = stdout.lock();
     match args.output {
-        Output::Text => report::write_text(&report, &mut out, use_color(args.color, stdout.is_terminal()))?,
+        Output::Text => report::write_text(&report, &mut out, color)?,
         Output::Json => report::write_json(&report, &mut out)?,
         Output::Sarif => report::write_sarif(&report, &policy::catalog(), &mut out)?,
         Output::Junit => report::write_junit(&report, &mut out)?,
+        Output::Manifests => write_manifests(&report, stream.as_ref(), &mut out)?,
     }
     out.flush()?;
-    Ok(match report.decision {
+    Ok(exit_code(&report))
+}
+
+/// Allowed: the (pinned) manifests on stdout, warnings on stderr. Denied: nothing on stdout, the
+/// report on stderr.
+fn write_manifests(report: &Report, stream: Option<&Stream>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let stderr = std::io::stderr();
+    let color = use_color(ColorArg::Auto, stderr.is_terminal());
+    let denied = report.decision == Decision::Deny;
+    if denied || report.summary.warn > 0 || report.summary.error > 0 {
+        report::write_text(report, &mut stderr.lock(), color)?;
+    }
+    if !denied && let Some(stream) = stream {
+        out.write_all(stream.emit().context("cannot write the manifests")?.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn exit_code(report: &Report) -> ExitCode {
+    match report.decision {
         Decision::Allow => ExitCode::SUCCESS,
         Decision::Deny => ExitCode::from(1),
-    })
+    }
+}
+
+fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
+    let gate = &args.gate;
+    let limits = Limits { max_bytes: gate.max_input_bytes, ..Limits::default() };
+    let policies = policy::load(&gate.policy, &limits).context("invalid policy")?;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut input)
+        .context("cannot read the manifests from stdin")?;
+    let mut stream = Stream { documents: manifest::parse_bytes(&input, None, &limits).context("invalid input")? };
+    let report = if gate.offline {
+        pipeline::check(&stream, &policies, &check_options(gate)).context("invalid input")?
+    } else {
+        gate_online(&mut stream, &policies, gate)?
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write_manifests(&report, Some(&stream), &mut out)?;
+    out.flush()?;
+    Ok(exit_code(&report))
+}
+
+fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let image: ImageRef = args.image.parse().context("invalid image reference")?;
+    let settings = args.registry.settings()?;
+    let resolver = resolver(&settings)?;
+    let deadline = settings.deadline;
+    let answer = runtime()?.block_on(async { tokio::time::timeout(deadline, resolver.resolve(&image)).await });
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match answer {
+        Ok(Ok(found)) => {
+            let pinned = crate::image::Pinned::new(image, found.digest);
+            writeln!(out, "{pinned}")?;
+            writeln!(out, "mediaType: {}", found.media_type)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(Err(error)) => {
+            let _ = writeln!(std::io::stderr(), "not verified: {error}");
+            Ok(ExitCode::from(1))
+        }
+        Err(_) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "not verified: {image}: registry {} did not answer within {deadline:?}",
+                image.registry()
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn run_cache(args: &CacheArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.registry.settings()?;
+    let resolver = resolver(&settings)?;
+    let runtime = runtime()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.action {
+        CacheAction::Stats => writeln!(out, "{}", runtime.block_on(resolver.stats()))?,
+        CacheAction::Clear => writeln!(out, "{}", runtime.block_on(resolver.clear()))?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Colour only on a terminal, never with a non-empty `NO_COLOR` (unless forced with `--color always`).

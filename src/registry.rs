@@ -11,6 +11,10 @@ use futures::future::BoxFuture;
 
 use crate::image::{Digest, ImageRef};
 
+mod client;
+
+pub use client::{Registry, RegistryError, RegistryOptions};
+
 /// What a registry said about one image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
