@@ -4,6 +4,7 @@
 mod cache;
 mod check;
 mod common;
+mod pin;
 mod registry;
 mod support;
 mod test_command;
