@@ -20,7 +20,7 @@ spec:
 fn deployment(images: &[&str]) -> String {
     let mut containers = String::new();
     for (i, image) in images.iter().enumerate() {
-        writeln!(containers, "        - name: c{i}\n          image: {image}").unwrap();
+        let _ = writeln!(containers, "        - name: c{i}\n          image: {image}");
     }
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
