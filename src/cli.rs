@@ -15,7 +15,7 @@ use crate::cache::{CacheOptions, CachedResolver};
 use crate::config::{ConfigFile, RegistryFlags, RegistrySettings};
 use crate::image::ImageRef;
 use crate::manifest::{self, Limits, Stream};
-use crate::pipeline::{self, CheckOptions, Resolutions};
+use crate::pipeline::{self, CheckOptions};
 use crate::policy::{self, PolicySet, RunMode};
 use crate::registry::{Registry, RegistryOptions, Resolve};
 use crate::report::{self, Decision, Report};
@@ -334,22 +334,15 @@ fn check_options(gate: &GateArgs) -> CheckOptions {
     }
 }
 
-/// The gate with registry work: the whole stream in memory, every distinct image resolved in
-/// parallel, then checked against those digests, then pinned when allowed.
+/// The gate with registry work: the whole stream in memory, every distinct image resolved, checked
+/// against those digests, then pinned when allowed.
 fn gate_online(stream: &mut Stream, policies: &PolicySet, gate: &GateArgs) -> anyhow::Result<Report> {
     let settings = gate.registry.settings()?;
     let resolver = resolver(&settings)?;
-    let images = pipeline::images_of(stream, &policies.kinds);
-    let resolutions: Resolutions = runtime()?.block_on(pipeline::resolve_all(&resolver, images, settings.deadline));
     let options = check_options(gate);
-    let mut checker = pipeline::Checker::new(policies, &options).with_resolutions(&resolutions);
-    for document in &stream.documents {
-        checker.document(document).context("invalid input")?;
-    }
-    let (report, rewrites) = checker.finish_with_rewrites();
-    if report.decision == Decision::Allow {
-        pipeline::pin(stream, &rewrites);
-    }
+    let report = runtime()?
+        .block_on(pipeline::gate(stream, policies, &options, &resolver, settings.deadline))
+        .context("invalid input")?;
     Ok(report)
 }
 

@@ -212,6 +212,29 @@ pub async fn resolve_all(resolver: &dyn Resolve, images: Vec<String>, deadline: 
     out
 }
 
+/// The whole gate over an in-memory stream, in data-flow order: every distinct image resolved in
+/// parallel (within `deadline`), each resource checked against those digests, and, when the stream
+/// is allowed, every resolved image written back pinned.
+pub async fn gate(
+    stream: &mut Stream,
+    policies: &PolicySet,
+    options: &CheckOptions,
+    resolver: &dyn Resolve,
+    deadline: Duration,
+) -> Result<Report, PipelineError> {
+    let images = images_of(stream, &policies.kinds);
+    let resolutions = resolve_all(resolver, images, deadline).await;
+    let mut checker = Checker::new(policies, options).with_resolutions(&resolutions);
+    for document in &stream.documents {
+        checker.document(document)?;
+    }
+    let (report, rewrites) = checker.finish_with_rewrites();
+    if report.decision == crate::report::Decision::Allow {
+        pin(stream, &rewrites);
+    }
+    Ok(report)
+}
+
 /// Checks an in-memory stream.
 pub fn check(stream: &Stream, policies: &PolicySet, options: &CheckOptions) -> Result<Report, PipelineError> {
     let mut checker = Checker::new(policies, options);
@@ -313,6 +336,7 @@ mod tests {
             run_mode: RunMode::AsConfigured,
             now: jiff::Timestamp::UNIX_EPOCH,
         };
+        // Pin regardless of the decision, to compare the rewrite of every resolved image.
         let mut checker = Checker::new(&policies, &options).with_resolutions(&resolutions);
         for document in &stream.documents {
             checker.document(document).unwrap();
