@@ -117,7 +117,7 @@ pub struct RegistryArgs {
     /// Do not use the on-disk cache.
     #[arg(long = "no-disk-cache")]
     pub no_disk_cache: bool,
-    /// Shared cache: redis://[:password@]host:port/db or rediss:// (needs --cache-key-file).
+    /// Shared cache: `redis://[:password@]host:port/db` or `rediss://` (needs --cache-key-file).
     #[arg(long = "cache", value_name = "URL", env = "SYNCGATE_CACHE", hide_env_values = true)]
     pub redis: Option<String>,
     /// File holding the HMAC key that authenticates shared cache entries.

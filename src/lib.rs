@@ -3,8 +3,9 @@
 //! A stream of rendered Kubernetes manifests goes in; either the same stream comes out (images pinned to
 //! the digests that were verified), or a denial that names the rule, the resource and the fix.
 //!
-//! Newcomers are recommended to start with [`pipeline::check`], which reads like the data flow:
-//! [`manifest::parse`] → image sites → [`policy::evaluate`] → modes and exceptions → [`report::Report`].
+//! Newcomers are recommended to start with [`pipeline::gate`], which reads like the data flow:
+//! [`manifest::visit`] → image sites → [`registry`] resolution → [`policy::evaluate()`] → modes and
+//! exceptions ([`policy::decide()`]) → [`report::Report`] → images pinned.
 
 pub mod cache;
 pub mod cli;

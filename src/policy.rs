@@ -1,8 +1,8 @@
-//! Policies: documents → [`evaluate`] (pure verdicts) → [`decide`] (modes and exceptions) → `Report`.
+//! Policies: documents → [`evaluate()`] (pure verdicts) → [`decide()`] (modes and exceptions) → `Report`.
 //!
 //! The modules split the concern in the order data flows through them: [`document`] parses,
-//! [`workload`] builds the typed view of a resource, [`pss`] and [`rules`] check, [`evaluate`] runs
-//! every check, [`decide`] applies modes and exceptions.
+//! [`workload`] builds the typed view of a resource, [`pss`] and [`rules`] check, [`mod@evaluate`]
+//! runs every check, [`mod@decide`] applies modes and exceptions.
 
 pub mod decide;
 pub mod document;

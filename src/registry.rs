@@ -33,7 +33,7 @@ pub enum ResolveError {
     NotFound {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// What the registry said.
         detail: String,
@@ -43,7 +43,7 @@ pub enum ResolveError {
     Unauthorized {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// 401 or 403.
         status: u16,
@@ -56,7 +56,7 @@ pub enum ResolveError {
     Unavailable {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// The last cause.
         detail: String,
@@ -66,7 +66,7 @@ pub enum ResolveError {
     Timeout {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// The timeout or deadline that passed.
         after: Duration,
@@ -78,7 +78,7 @@ pub enum ResolveError {
     DigestMismatch {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// The digest asked for or announced.
         expected: String,
@@ -91,7 +91,7 @@ pub enum ResolveError {
     InvalidManifest {
         /// The reference as normalised.
         image: String,
-        /// Registry host[:port].
+        /// Registry `host[:port]`.
         registry: String,
         /// What is wrong.
         detail: String,

@@ -1,5 +1,5 @@
 //! `evaluate`: the pure function from a policy set and a workload to raw verdicts (pass, fail, error,
-//! skip). It never looks at modes' consequences or exceptions; [`super::decide`] does that after.
+//! skip). It never looks at modes' consequences or exceptions; [`super::decide()`] does that after.
 
 use super::document::{PolicySet, WorkloadPolicy};
 use super::pss;
