@@ -373,7 +373,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let color = use_color(args.color, stdout.is_terminal());
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     match args.output {
         Output::Text => report::write_text(&report, &mut out, color)?,
         Output::Json => report::write_json(&report, &mut out)?,
@@ -392,7 +392,9 @@ fn write_manifests(report: &Report, stream: Option<&Stream>, out: &mut dyn Write
     let color = use_color(ColorArg::Auto, stderr.is_terminal());
     let denied = report.decision == Decision::Deny;
     if denied || report.summary.warn > 0 || report.summary.error > 0 {
-        report::write_text(report, &mut stderr.lock(), color)?;
+        let mut err = std::io::BufWriter::new(stderr.lock());
+        report::write_text(report, &mut err, color)?;
+        err.flush()?;
     }
     if !denied && let Some(stream) = stream {
         out.write_all(stream.emit().context("cannot write the manifests")?.as_bytes())?;
@@ -423,7 +425,7 @@ fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
         gate_online(&mut stream, &policies, gate)?
     };
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     write_manifests(&report, Some(&stream), &mut out)?;
     out.flush()?;
     Ok(exit_code(&report))
@@ -436,12 +438,13 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let deadline = settings.deadline;
     let answer = runtime()?.block_on(async { tokio::time::timeout(deadline, resolver.resolve(&image)).await });
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     match answer {
         Ok(Ok(found)) => {
             let pinned = crate::image::Pinned::new(image, found.digest);
             writeln!(out, "{pinned}")?;
             writeln!(out, "mediaType: {}", found.media_type)?;
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         Ok(Err(error)) => {
@@ -464,11 +467,12 @@ fn run_cache(args: &CacheArgs) -> anyhow::Result<ExitCode> {
     let resolver = resolver(&settings)?;
     let runtime = runtime()?;
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     match args.action {
         CacheAction::Stats => writeln!(out, "{}", runtime.block_on(resolver.stats()))?,
         CacheAction::Clear => writeln!(out, "{}", runtime.block_on(resolver.clear()))?,
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -484,7 +488,7 @@ fn use_color(arg: ColorArg, terminal: bool) -> bool {
 fn run_test(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let outcome = testcase::run(&args.dir)?;
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     testcase::write_summary(&outcome, &mut out)?;
     out.flush()?;
     Ok(if outcome.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
