@@ -11,6 +11,9 @@
 
 #![allow(clippy::print_stdout, reason = "a benchmark command prints its figures")]
 
+#[path = "workloads.rs"]
+mod workloads;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -269,31 +272,7 @@ fn generate(resources: usize) -> String {
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  config.yaml: |\n    level: info\n    replicas: {}\n",
                 i % 5
             ),
-            2 => format!(
-                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db-{i}\n  namespace: {ns}\nspec:\n  serviceName: db-{i}\n  selector:\n    matchLabels: {{app: db-{i}}}\n  template:\n    metadata:\n      labels: {{app: db-{i}}}\n    spec:\n{}",
-                indent(&pod, 6)
-            ),
-            3 => format!(
-                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent-{i}\n  namespace: {ns}\nspec:\n  selector:\n    matchLabels: {{app: agent-{i}}}\n  template:\n    metadata:\n      labels: {{app: agent-{i}}}\n    spec:\n{}",
-                indent(&pod, 6)
-            ),
-            4 => format!(
-                "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: job-{i}\n  namespace: {ns}\nspec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n{}",
-                indent(&pod, 10)
-            ),
-            5 => format!(
-                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{i}\n  namespace: {ns}\nspec:\n{}",
-                indent(&pod, 2)
-            ),
-            6 => format!(
-                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: once-{i}\n  namespace: {ns}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n{}",
-                indent(&pod, 6)
-            ),
-            _ => format!(
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: {ns}\n  labels: {{app: app-{i}, tier: backend}}\nspec:\n  replicas: {}\n  selector:\n    matchLabels: {{app: app-{i}}}\n  template:\n    metadata:\n      labels: {{app: app-{i}}}\n    spec:\n{}",
-                1 + i % 3,
-                indent(&pod, 6)
-            ),
+            k => workloads::workload(k - 2, i, &ns, &pod),
         };
         out.push_str("---\n");
         out.push_str(&doc);
@@ -324,13 +303,4 @@ fn pod_spec(image: &str, hardened: bool, host: bool) -> String {
         0xface
     );
     s
-}
-
-fn indent(text: &str, by: usize) -> String {
-    let pad = " ".repeat(by);
-    let mut out = String::with_capacity(text.len() + text.lines().count() * by);
-    for line in text.lines() {
-        let _ = writeln!(out, "{pad}{line}");
-    }
-    out
 }
