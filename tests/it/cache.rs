@@ -19,7 +19,8 @@ use syncgate::cache::{
 use syncgate::image::{Digest, ImageRef};
 use syncgate::registry::{Resolve, ResolveError, Resolved};
 
-use crate::support::redis::{TestRedis, free_port};
+use crate::support::free_port;
+use crate::support::redis::TestRedis;
 
 /// The HMAC key most tests configure.
 const KEY: &[u8] = b"syncgate test hmac key: 32 bytes";

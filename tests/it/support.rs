@@ -4,3 +4,11 @@
 pub(crate) mod proxy;
 pub(crate) mod redis;
 pub(crate) mod registry;
+
+/// A loopback port that was free a moment ago (servers retry when it is taken by then).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("bind a free loopback port")
+}

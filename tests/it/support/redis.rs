@@ -4,7 +4,6 @@
 //! A missing `redis-server` fails the test with a hint to install it; nothing is skipped.
 
 use std::io::ErrorKind;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -80,7 +79,7 @@ impl TestRedis {
         let mut server = Self { child: None, port: 0, password: password.map(str::to_owned), ca_cert, dir };
         let mut failures = Vec::new();
         for _ in 0..ATTEMPTS {
-            server.port = free_port();
+            server.port = super::free_port();
             server.child = Some(server.command().spawn().expect("start redis-server"));
             match server.wait_until_ready() {
                 Ok(()) => return server,
@@ -184,11 +183,6 @@ fn require_redis_server() {
         ),
         Err(err) => panic!("cannot run redis-server: {err}"),
     }
-}
-
-/// A loopback port nothing listens on right now.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("free loopback port").port()
 }
 
 /// Writes `ca.crt`, `server.crt` and `server.key` (P-256, SAN 127.0.0.1) into `dir` with `openssl`;

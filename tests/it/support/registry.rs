@@ -6,7 +6,7 @@
 //! A missing binary fails the test with a hint naming the package to install; nothing is skipped.
 
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -226,7 +226,7 @@ impl TestRegistry {
         let mut registry = Self { child: None, port: 0, security, dir, pushes: AtomicUsize::new(0) };
         let mut failures = Vec::new();
         for _ in 0..ATTEMPTS {
-            registry.port = free_port();
+            registry.port = super::free_port();
             let config = registry.write_config();
             let log = std::fs::File::create(registry.dir.path().join("registry.log")).expect("registry log file");
             let child = Command::new("docker-registry")
@@ -364,12 +364,4 @@ pub(crate) fn require(program: &str, package: &str) {
         "{program} is not installed; the registry tests need it: install it with `apt-get install {package}` \
          ({INSTALL_HINT})"
     );
-}
-
-/// A loopback port that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("bind a free loopback port")
 }
