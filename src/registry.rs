@@ -13,7 +13,7 @@ use crate::image::{Digest, ImageRef};
 
 mod client;
 
-pub use client::{Registry, RegistryError, RegistryOptions};
+pub use client::{Fetched, Registry, RegistryError, RegistryOptions};
 
 /// What a registry said about one image reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,4 +104,35 @@ pub trait Resolve: Send + Sync {
     /// Resolves one reference. A reference that already carries a digest is checked against the
     /// registry's content, not re-resolved, and keeps its digest.
     fn resolve<'a>(&'a self, image: &'a ImageRef) -> BoxFuture<'a, Result<Resolved, ResolveError>>;
+}
+
+/// Reads what is stored next to an image in its repository: signature and attestation manifests,
+/// their blobs, and referrers. Implemented by the registry client (same credentials, limits and
+/// deadline as resolution); tests use real registries or hand-written fakes.
+pub trait Artifacts: Send + Sync {
+    /// `GET /v2/<repository>/manifests/<reference>` in `repository`'s repository, asking for
+    /// `accept`. `None` when the registry has no such manifest.
+    fn manifest<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        reference: &'a str,
+        accept: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>>;
+
+    /// `GET /v2/<repository>/blobs/<digest>`, at most `limit` bytes, checked against `digest`. `None`
+    /// when the registry has no such blob.
+    fn blob<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        digest: &'a Digest,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ResolveError>>;
+
+    /// `GET /v2/<repository>/referrers/<subject>`: the referrers index, or `None` when the registry
+    /// has no referrers API (then the referrers tag schema, `sha256-<hex>`, is the fallback).
+    fn referrers<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>>;
 }

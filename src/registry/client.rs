@@ -23,7 +23,7 @@ mod transport;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,7 @@ use tokio::sync::Semaphore;
 use self::auth::{Challenge, Token, TokenRequest, basic_header};
 use self::credentials::{Credential, Credentials, Found, normalise_host};
 use self::transport::{Failure, Reply, RetryPolicy, Transport};
-use super::{Resolve, ResolveError, Resolved};
+use super::{Artifacts, Resolve, ResolveError, Resolved};
 use crate::image::{DOCKER_HUB, Digest, ImageRef};
 
 /// The host that serves Docker Hub's registry API.
@@ -216,6 +216,10 @@ struct Counters {
     pings: AtomicU64,
     /// Token service requests.
     tokens: AtomicU64,
+    /// Blob GETs.
+    blobs: AtomicU64,
+    /// Referrers API GETs.
+    referrers: AtomicU64,
 }
 
 /// What is known about one registry host.
@@ -229,6 +233,8 @@ struct Host {
     probe: tokio::sync::Mutex<Probe>,
     /// Bearer tokens per repository; the async lock makes concurrent resolutions share one fetch.
     tokens: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Token>>>>>,
+    /// Set once the registry answered a referrers API request with 404: it has no referrers API.
+    no_referrers_api: AtomicBool,
 }
 
 /// What the `GET /v2/` probe of a registry found out.
@@ -347,10 +353,23 @@ impl Registry {
         })
     }
 
-    /// HTTP requests sent so far: manifest GETs, `/v2/` pings and token requests, retries included.
+    /// HTTP requests sent so far: manifest, blob and referrers GETs, `/v2/` pings and token requests,
+    /// retries included.
     #[must_use]
     pub fn requests(&self) -> u64 {
-        self.manifest_requests() + self.auth_requests()
+        self.manifest_requests() + self.blob_requests() + self.referrers_requests() + self.auth_requests()
+    }
+
+    /// Blob GETs sent so far (signature payloads, attestations, bundles), retries included.
+    #[must_use]
+    pub fn blob_requests(&self) -> u64 {
+        self.inner.counters.blobs.load(Ordering::Relaxed)
+    }
+
+    /// Referrers API GETs sent so far, retries included (at most one per registry that lacks the API).
+    #[must_use]
+    pub fn referrers_requests(&self) -> u64 {
+        self.inner.counters.referrers.load(Ordering::Relaxed)
     }
 
     /// Manifest GETs sent so far, retries included (one per resolved image when nothing fails).
@@ -399,6 +418,114 @@ impl Registry {
     }
 }
 
+/// A manifest or index fetched by reference, with the digest of the bytes served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The digest of `body`, computed locally (and checked against the reference if it is a digest).
+    pub digest: Digest,
+    /// The media type the registry served it as, if it said.
+    pub media_type: Option<String>,
+    /// The bytes.
+    pub body: Vec<u8>,
+}
+
+impl Artifacts for Registry {
+    fn manifest<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        reference: &'a str,
+        accept: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+        async move {
+            let inner = &self.inner;
+            let mut job = inner.job(repository);
+            job.name = format!("{}/{}:{reference}", repository.registry(), repository.repository());
+            let request = Get {
+                url: format!("{}/v2/{}/manifests/{reference}", job.base, repository.repository()),
+                accept: Some(accept.join(", ")),
+                counter: &inner.counters.manifests,
+                limit: inner.max_manifest_bytes,
+                what: "manifest".to_owned(),
+            };
+            let reply = inner.get_within(&job, &request).await?;
+            let Some(reply) = reply else { return Ok(None) };
+            let media_type = content_type(&reply.headers);
+            let digest = match Digest::parse(reference) {
+                Ok(pinned) => {
+                    let actual = digest_of(pinned.algorithm(), &reply.body);
+                    if actual != pinned.as_str() {
+                        return Err(job.mismatch(pinned.as_str(), actual));
+                    }
+                    pinned
+                }
+                Err(_) => Digest::parse(&digest_of("sha256", &reply.body))
+                    .map_err(|error| job.invalid(format!("cannot compute the digest: {error}")))?,
+            };
+            Ok(Some(Fetched { digest, media_type, body: reply.body }))
+        }
+        .boxed()
+    }
+
+    fn blob<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        digest: &'a Digest,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ResolveError>> {
+        async move {
+            let inner = &self.inner;
+            let mut job = inner.job(repository);
+            job.name = format!("{}/{}@{digest}", repository.registry(), repository.repository());
+            let request = Get {
+                url: format!("{}/v2/{}/blobs/{digest}", job.base, repository.repository()),
+                accept: None,
+                counter: &inner.counters.blobs,
+                limit,
+                what: format!("blob {digest}"),
+            };
+            let Some(reply) = inner.get_within(&job, &request).await? else { return Ok(None) };
+            let actual = digest_of(digest.algorithm(), &reply.body);
+            if actual != digest.as_str() {
+                return Err(job.mismatch(digest.as_str(), actual));
+            }
+            Ok(Some(reply.body))
+        }
+        .boxed()
+    }
+
+    fn referrers<'a>(
+        &'a self,
+        repository: &'a ImageRef,
+        subject: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+        async move {
+            let inner = &self.inner;
+            let mut job = inner.job(repository);
+            if job.host.no_referrers_api.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            job.name = format!("{}/{} referrers of {subject}", repository.registry(), repository.repository());
+            let request = Get {
+                url: format!("{}/v2/{}/referrers/{subject}", job.base, repository.repository()),
+                accept: Some(OCI_IMAGE_INDEX_MEDIA_TYPE.to_owned()),
+                counter: &inner.counters.referrers,
+                limit: inner.max_manifest_bytes,
+                what: "referrers index".to_owned(),
+            };
+            let Some(reply) = inner.get_within(&job, &request).await? else {
+                // A registry with the referrers API never answers 404 (OCI distribution spec 1.1).
+                job.host.no_referrers_api.store(true, Ordering::Relaxed);
+                return Ok(None);
+            };
+            let media_type = content_type(&reply.headers);
+            let digest = Digest::parse(&digest_of("sha256", &reply.body))
+                .map_err(|error| job.invalid(format!("cannot compute the digest: {error}")))?;
+            Ok(Some(Fetched { digest, media_type, body: reply.body }))
+        }
+        .boxed()
+    }
+}
+
 impl Resolve for Registry {
     fn resolve<'a>(&'a self, image: &'a ImageRef) -> BoxFuture<'a, Result<Resolved, ResolveError>> {
         // Joining or starting the flight happens on first poll, inside the caller's runtime.
@@ -425,6 +552,28 @@ impl Inner {
         }
     }
 
+    /// One GET within the deadline: `Some(reply)` for 200, `None` for 404, an error otherwise.
+    async fn get_within(&self, job: &Job<'_>, request: &Get<'_>) -> Result<Option<Reply>, ResolveError> {
+        let exchange = async {
+            let (reply, found) = self.get(job, request).await?;
+            match reply.status {
+                StatusCode::OK => Ok(Some(reply)),
+                StatusCode::NOT_FOUND => Ok(None),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(job.refused(reply.status, found, &reply)),
+                status => Err(job.unavailable(format!(
+                    "{}: unexpected HTTP {}{}",
+                    request.what,
+                    status.as_u16(),
+                    registry_says(&reply)
+                ))),
+            }
+        };
+        match tokio::time::timeout(self.deadline, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(job.timeout(self.deadline)),
+        }
+    }
+
     /// The state for one resolution of `image`.
     fn job<'a>(&self, image: &'a ImageRef) -> Job<'a> {
         let registry = image.registry();
@@ -439,6 +588,7 @@ impl Inner {
                     credential: tokio::sync::OnceCell::new(),
                     probe: tokio::sync::Mutex::new(Probe::Unknown),
                     tokens: Mutex::default(),
+                    no_referrers_api: AtomicBool::new(false),
                 })
             }))
         };
@@ -455,10 +605,34 @@ impl Inner {
     /// Credential, challenge, token, then the manifest GET (once more after a 401 that a fresh
     /// challenge or token may cure).
     async fn resolve_within(&self, job: &Job<'_>) -> Result<Resolved, ResolveError> {
+        let reference = match job.image.digest() {
+            Some(digest) => digest.to_string(),
+            None => job.image.tag().unwrap_or("latest").to_owned(),
+        };
+        let request = Get {
+            url: format!("{}/v2/{}/manifests/{reference}", job.base, job.image.repository()),
+            accept: Some(ACCEPTED_MEDIA_TYPES.join(", ")),
+            counter: &self.counters.manifests,
+            limit: self.max_manifest_bytes,
+            what: "manifest".to_owned(),
+        };
+        let (reply, found) = self.get(job, &request).await?;
+        match reply.status {
+            StatusCode::OK => verify(job, &reply),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(job.refused(reply.status, found, &reply)),
+            StatusCode::NOT_FOUND => Err(job.not_found(&reply)),
+            status => Err(job.unavailable(format!("unexpected HTTP {}{}", status.as_u16(), registry_says(&reply)))),
+        }
+    }
+
+    /// One authenticated GET in the job's repository: credential, challenge, token, then the request
+    /// (once more after a 401 that a fresh challenge or token may cure). Returns the final reply,
+    /// whatever its status, and the credential used.
+    async fn get<'j>(&self, job: &'j Job<'_>, request: &Get<'_>) -> Result<(Reply, &'j Found), ResolveError> {
         let found = job.host.credential.get_or_init(|| self.credentials.lookup(job.registry)).await;
         let challenge = self.challenge(job).await?;
         let authorization = self.authorization(job, &challenge, found, false).await?;
-        let mut reply = self.get_manifest(job, authorization.header.as_ref()).await?;
+        let mut reply = self.send(job, request, authorization.header.as_ref()).await?;
         if reply.status == StatusCode::UNAUTHORIZED {
             let announced = Challenge::from_headers(www_authenticate(&reply.headers));
             let changed = reply.headers.contains_key(WWW_AUTHENTICATE) && announced != challenge;
@@ -469,16 +643,11 @@ impl Inner {
             if changed || authorization.cached {
                 let fresh = self.authorization(job, &current, found, true).await?;
                 if fresh.header != authorization.header || authorization.cached {
-                    reply = self.get_manifest(job, fresh.header.as_ref()).await?;
+                    reply = self.send(job, request, fresh.header.as_ref()).await?;
                 }
             }
         }
-        match reply.status {
-            StatusCode::OK => verify(job, &reply),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(job.refused(reply.status, found, &reply)),
-            StatusCode::NOT_FOUND => Err(job.not_found(&reply)),
-            status => Err(job.unavailable(format!("unexpected HTTP {}{}", status.as_u16(), registry_says(&reply)))),
-        }
+        Ok((reply, found))
     }
 
     /// A transport for `job`, counting into `counter`.
@@ -611,28 +780,49 @@ impl Inner {
         }
     }
 
-    /// `GET /v2/<repository>/manifests/<digest or tag>` with every accepted manifest media type.
-    async fn get_manifest(&self, job: &Job<'_>, authorization: Option<&HeaderValue>) -> Result<Reply, ResolveError> {
-        let reference = match job.image.digest() {
-            Some(digest) => digest.to_string(),
-            None => job.image.tag().unwrap_or("latest").to_owned(),
-        };
-        let url = format!("{}/v2/{}/manifests/{reference}", job.base, job.image.repository());
-        let accept = ACCEPTED_MEDIA_TYPES.join(", ");
-        self.transport(job, &self.counters.manifests)
+    /// Sends `request` with `authorization`.
+    async fn send(
+        &self,
+        job: &Job<'_>,
+        request: &Get<'_>,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Reply, ResolveError> {
+        self.transport(job, request.counter)
             .send(
                 |client| {
-                    let request = client.get(&url).header(ACCEPT, &accept);
+                    let mut builder = client.get(&request.url);
+                    if let Some(accept) = &request.accept {
+                        builder = builder.header(ACCEPT, accept);
+                    }
                     match authorization {
-                        Some(value) => request.header(AUTHORIZATION, value.clone()),
-                        None => request,
+                        Some(value) => builder.header(AUTHORIZATION, value.clone()),
+                        None => builder,
                     }
                 },
-                self.max_manifest_bytes,
+                request.limit,
             )
             .await
-            .map_err(|failure| job.failed(failure, ""))
+            .map_err(|failure| match failure {
+                Failure::TooLarge { limit } => {
+                    job.invalid(format!("{} is larger than the {limit}-byte limit", request.what))
+                }
+                failure => job.failed(failure, ""),
+            })
     }
+}
+
+/// One GET on a registry API.
+struct Get<'c> {
+    /// The full URL.
+    url: String,
+    /// The `Accept` header, if any.
+    accept: Option<String>,
+    /// Counts the request.
+    counter: &'c AtomicU64,
+    /// Largest body accepted.
+    limit: usize,
+    /// What is fetched, for errors (`manifest`, `blob sha256:…`).
+    what: String,
 }
 
 impl Job<'_> {
@@ -755,12 +945,7 @@ fn verify(job: &Job<'_>, reply: &Reply) -> Result<Resolved, ResolveError> {
         OciManifest::Image(image) => (image.media_type.as_deref(), false),
         OciManifest::ImageIndex(index) => (index.media_type.as_deref(), true),
     };
-    let content_type = reply
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-        .filter(|value| !value.is_empty());
+    let content_type = content_type(&reply.headers);
     let media_type = match content_type.as_deref() {
         Some(content_type) if ACCEPTED_MEDIA_TYPES.contains(&content_type) => {
             if let Some(declared) = declared.filter(|declared| *declared != content_type) {
@@ -809,6 +994,15 @@ fn verify(job: &Job<'_>, reply: &Reply) -> Result<Resolved, ResolveError> {
             .map_err(|error| job.invalid(format!("cannot compute the digest: {error}")))?,
     };
     Ok(Resolved { digest, media_type })
+}
+
+/// The media type of a reply's `Content-Type`, lowercased, without parameters.
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .filter(|value| !value.is_empty())
 }
 
 /// The values of the `WWW-Authenticate` headers.
@@ -880,6 +1074,7 @@ mod tests {
             credential: tokio::sync::OnceCell::new(),
             probe: tokio::sync::Mutex::new(Probe::Unknown),
             tokens: Mutex::default(),
+            no_referrers_api: AtomicBool::new(false),
         })
     }
 
