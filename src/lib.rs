@@ -17,3 +17,4 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod testcase;
+pub mod verify;
