@@ -1,3 +1,6 @@
+//! ImagePolicy documents: the full example, every class of schema error (each naming its field), the
+//! policy hash, image matching, `noMatch` across a set, and the image rule ids in exceptions.
+
 use std::path::{Path, PathBuf};
 
 use rstest::rstest;

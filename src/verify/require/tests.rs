@@ -1,3 +1,6 @@
+//! Matching over realistic inputs: GitHub Actions certificates, SLSA v0.2 and v1 provenance from
+//! slsa-github-generator and actions/attest-build-provenance, and a vulnerability-scan statement.
+
 use rstest::rstest;
 use serde_json::{Value, json};
 
