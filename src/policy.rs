@@ -1,12 +1,13 @@
 //! Policies: documents → [`evaluate()`] (pure verdicts) → [`decide()`] (modes and exceptions) → `Report`.
 //!
-//! The modules split the concern in the order data flows through them: [`document`] parses,
-//! [`workload`] builds the typed view of a resource, [`pss`] and [`rules`] check, [`mod@evaluate`]
-//! runs every check, [`mod@decide`] applies modes and exceptions.
+//! The modules split the concern in the order data flows through them: [`document`] parses (with
+//! [`image`] for the `ImagePolicy` schema), [`workload`] builds the typed view of a resource, [`pss`]
+//! and [`rules`] check, [`mod@evaluate`] runs every check, [`mod@decide`] applies modes and exceptions.
 
 pub mod decide;
 pub mod document;
 pub mod evaluate;
+pub mod image;
 pub mod pss;
 pub mod rules;
 pub mod workload;
@@ -22,6 +23,7 @@ use crate::report::RuleInfo;
 #[must_use]
 pub fn catalog() -> Vec<RuleInfo> {
     let mut all: Vec<RuleInfo> = rules::RuleId::ALL.iter().map(|r| r.info()).collect();
+    all.extend(image::RULES);
     all.extend(pss::CHECKS.iter().map(|c| RuleInfo { id: c.id, summary: c.summary, help: c.help }));
     all
 }

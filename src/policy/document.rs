@@ -1,5 +1,5 @@
-//! Policy documents (`apiVersion: syncgate.dev/v1alpha1`): `WorkloadPolicy`, `PolicyException` and
-//! `WorkloadKind`, parsed strictly into a [`PolicySet`].
+//! Policy documents (`apiVersion: syncgate.dev/v1alpha1`): `WorkloadPolicy`, `ImagePolicy`,
+//! `PolicyException` and `WorkloadKind`, parsed strictly into a [`PolicySet`].
 //!
 //! Owns the document schema and its validation: unknown fields, unknown rule ids, bad globs and bad
 //! dates are refused with the file, document, line and field named. It evaluates nothing.
@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 
+use super::image::{self, ImagePolicy, NoMatch};
 use super::pss::{self, Level, Version};
 use super::rules::{RuleId, Settings};
+use crate::image::ImageRef;
 use crate::manifest::{self, FieldPath, Limits, Node, WorkloadKind};
 use crate::report::{Mode, SourceLocation};
 
@@ -209,6 +211,8 @@ pub struct PolicyException {
 pub struct PolicySet {
     /// Workload policies, in load order.
     pub policies: Vec<WorkloadPolicy>,
+    /// Image policies (signatures and attestations), in load order.
+    pub images: Vec<ImagePolicy>,
     /// Exceptions, in load order.
     pub exceptions: Vec<PolicyException>,
     /// Built-in workload kinds followed by configured `WorkloadKind`s.
@@ -222,14 +226,35 @@ impl PolicySet {
     pub fn rewrite_for(&self, namespace: &str, kind: &str, name: &str) -> Rewrite {
         self.policies.iter().filter(|p| p.applies_to(namespace, kind, name)).find_map(|p| p.rewrite).unwrap_or_default()
     }
+
+    /// The image policies that cover an image (given as written in the manifest and parsed), in load
+    /// order. Each one's demands apply.
+    #[must_use]
+    pub fn image_policies_for(&self, written: &str, reference: &ImageRef) -> Vec<&ImagePolicy> {
+        self.images.iter().filter(|p| p.matches(written, reference)).collect()
+    }
+
+    /// What happens to images that no `ImagePolicy` matches: the strictest `noMatch` of the set's
+    /// image policies, or `None` when the set has none (and so makes no signature demands).
+    #[must_use]
+    pub fn no_match(&self) -> Option<NoMatch> {
+        self.images.iter().map(|p| p.no_match).max()
+    }
+
+    /// How an image is written back when an `ImagePolicy` says so: the first matching policy (in load
+    /// order) that sets `rewrite`. It takes precedence over [`PolicySet::rewrite_for`].
+    #[must_use]
+    pub fn image_rewrite(&self, written: &str, reference: &ImageRef) -> Option<Rewrite> {
+        self.images.iter().filter(|p| p.matches(written, reference)).find_map(|p| p.rewrite)
+    }
 }
 
 // ---- raw serde shapes (strict) ----
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawMetadata {
-    name: String,
+pub(super) struct RawMetadata {
+    pub(super) name: String,
     #[serde(default)]
     #[allow(dead_code)]
     labels: BTreeMap<String, String>,
@@ -329,15 +354,15 @@ struct RawWorkloadKindSpec {
 }
 
 /// Collects schema errors for one document, resolving field paths to lines.
-struct Doc<'a> {
-    node: &'a Node,
-    location: SourceLocation,
-    kind: String,
-    name: String,
+pub(super) struct Doc<'a> {
+    pub(super) node: &'a Node,
+    pub(super) location: SourceLocation,
+    pub(super) kind: String,
+    pub(super) name: String,
 }
 
 impl Doc<'_> {
-    fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
+    pub(super) fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
         let line = self.node.line_of(&FieldPath::parse(field)).or(self.location.line);
         PolicyError::Invalid(Box::new(InvalidField {
             location: SourceLocation { line, ..self.location.clone() },
@@ -348,7 +373,7 @@ impl Doc<'_> {
         }))
     }
 
-    fn typed<T: serde::de::DeserializeOwned>(&self, value: serde_json::Value) -> Result<T, PolicyError> {
+    pub(super) fn typed<T: serde::de::DeserializeOwned>(&self, value: serde_json::Value) -> Result<T, PolicyError> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
             let field = if field == "." { String::new() } else { field };
@@ -356,7 +381,24 @@ impl Doc<'_> {
         })
     }
 
-    fn patterns(&self, field: &str, list: Option<Vec<String>>) -> Result<Option<Vec<Pattern>>, PolicyError> {
+    /// Like [`Doc::typed`], for a value found at `field` (errors name the full path and its line).
+    pub(super) fn typed_at<T: serde::de::DeserializeOwned>(
+        &self,
+        field: &str,
+        value: serde_json::Value,
+    ) -> Result<T, PolicyError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let inner = e.path().to_string();
+            let full = match inner.as_str() {
+                "." => field.to_owned(),
+                index if index.starts_with('[') => format!("{field}{index}"),
+                key => format!("{field}.{key}"),
+            };
+            self.error(&full, e.into_inner().to_string())
+        })
+    }
+
+    pub(super) fn patterns(&self, field: &str, list: Option<Vec<String>>) -> Result<Option<Vec<Pattern>>, PolicyError> {
         let Some(list) = list else { return Ok(None) };
         if list.is_empty() {
             return Err(self.error(field, "must not be empty (omit it to match everything)"));
@@ -399,6 +441,10 @@ pub fn from_stream(stream: &manifest::Stream) -> Result<PolicySet, PolicyError> 
         if root.as_map().is_none() {
             return Err(doc.error("", format!("a policy document must be a mapping, found {}", root.type_name())));
         }
+        if is_trusted_root(root) {
+            // An ImagePolicy's trustRoot file, found by walking a policy directory: not a policy.
+            continue;
+        }
         match root.get("apiVersion").and_then(Node::as_str) {
             Some(API_VERSION) => {}
             Some(other) => {
@@ -410,14 +456,29 @@ pub fn from_stream(stream: &manifest::Stream) -> Result<PolicySet, PolicyError> 
         }
         match kind.as_str() {
             "WorkloadPolicy" => set.policies.push(workload_policy(&doc)?),
+            "ImagePolicy" => set.images.push(image::image_policy(&doc)?),
             "PolicyException" => set.exceptions.push(exception(&doc)?),
             "WorkloadKind" => set.kinds.push(workload_kind(&doc)?),
             other => {
                 return Err(doc.error(
                     "kind",
-                    format!("unknown kind \"{other}\", expected one of WorkloadPolicy, PolicyException, WorkloadKind"),
+                    format!(
+                        "unknown kind \"{other}\", expected one of WorkloadPolicy, ImagePolicy, PolicyException, WorkloadKind"
+                    ),
                 ));
             }
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for p in &set.images {
+        if let Some(first) = seen.insert(p.name.to_string(), p.location.clone()) {
+            return Err(PolicyError::Invalid(Box::new(InvalidField {
+                location: p.location.clone(),
+                kind: "ImagePolicy".into(),
+                name: p.name.to_string(),
+                field: "metadata.name".into(),
+                message: format!("duplicate policy name (first defined at {first})"),
+            })));
         }
     }
     let mut seen = BTreeMap::new();
@@ -541,7 +602,7 @@ fn join_field(prefix: &str, sub: &str) -> String {
     if sub.is_empty() { prefix.to_owned() } else { format!("{prefix}.{sub}") }
 }
 
-fn json_type(v: &serde_json::Value) -> &'static str {
+pub(super) fn json_type(v: &serde_json::Value) -> &'static str {
     match v {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",
@@ -559,7 +620,9 @@ fn exception(doc: &Doc<'_>) -> Result<PolicyException, PolicyError> {
         return Err(doc.error("spec.rules", "must name at least one rule"));
     }
     for (i, rule) in spec.rules.iter().enumerate() {
-        let known = rule.parse::<RuleId>().is_ok() || pss::CHECKS.iter().any(|c| c.id == rule);
+        let known = rule.parse::<RuleId>().is_ok()
+            || pss::CHECKS.iter().any(|c| c.id == rule)
+            || image::RULES.iter().any(|r| r.id == rule);
         if !known {
             return Err(doc.error(&format!("spec.rules[{i}]"), format!("unknown rule id \"{rule}\"")));
         }
@@ -599,6 +662,15 @@ fn exception(doc: &Doc<'_>) -> Result<PolicyException, PolicyError> {
         reason: spec.reason,
         location: doc.location.clone(),
     })
+}
+
+/// Whether a document is a Sigstore `trusted_root.json` (no `apiVersion`, a trusted-root `mediaType`).
+fn is_trusted_root(root: &Node) -> bool {
+    root.get("apiVersion").is_none()
+        && root
+            .get("mediaType")
+            .and_then(Node::as_str)
+            .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.trustedroot"))
 }
 
 fn workload_kind(doc: &Doc<'_>) -> Result<WorkloadKind, PolicyError> {
