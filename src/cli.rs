@@ -20,6 +20,7 @@ use crate::policy::{self, PolicySet, RunMode};
 use crate::registry::{Registry, RegistryOptions, Resolve};
 use crate::report::{self, Decision, Report};
 use crate::testcase;
+use crate::verify::Verifier;
 
 /// syncgate: the last gate between rendered manifests and the cluster.
 #[derive(Debug, Parser)]
@@ -39,8 +40,11 @@ pub enum Command {
     /// Helm 3 post-renderer: manifests on stdin, the same manifests with images pinned on stdout, or
     /// a denial on stderr and exit 1.
     PostRender(PostRenderArgs),
-    /// Resolve one image and print it pinned to its digest.
+    /// Resolve one image and print it pinned to its digest; with --policy, also verify its signatures
+    /// and attestations against the ImagePolicies that match it and print the evidence.
     Verify(VerifyArgs),
+    /// Verify a Sigstore bundle (v0.1–v0.3) for a file or digest, offline, against a trusted root.
+    VerifyBundle(VerifyBundleArgs),
     /// Inspect or empty the resolution caches.
     Cache(CacheArgs),
     /// Run policy test cases (files named syncgate-test.yaml under DIR) and compare expected verdicts.
@@ -184,9 +188,55 @@ pub struct PostRenderArgs {
 pub struct VerifyArgs {
     /// The image reference, e.g. ghcr.io/acme/api:1.4.2.
     pub image: String,
+    /// Policy file or directory holding ImagePolicies (repeatable); without it, only resolve.
+    #[arg(long, short = 'p', value_name = "FILE|DIR", value_delimiter = ',')]
+    pub policy: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: EvidenceOutput,
     /// Registry access and caches.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// Output formats of `verify` and `verify-bundle`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvidenceOutput {
+    /// Human-readable.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `verify-bundle`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["artifact", "digest"])))]
+#[command(group(clap::ArgGroup::new("signer").required(true).args(["key", "certificate_identity"])))]
+pub struct VerifyBundleArgs {
+    /// The Sigstore bundle (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The file the bundle signs.
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Option<PathBuf>,
+    /// The sha256 digest of what the bundle signs, instead of the file.
+    #[arg(long, value_name = "sha256:HEX")]
+    pub digest: Option<String>,
+    /// Sigstore trusted_root.json (Fulcio CAs, Rekor keys).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: PathBuf,
+    /// Expected certificate subject (SAN), e.g. a workflow URI or an email.
+    #[arg(long, value_name = "ID", requires = "certificate_oidc_issuer")]
+    pub certificate_identity: Option<String>,
+    /// Expected OIDC issuer of the certificate.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Public key (PEM) for key-signed bundles.
+    #[arg(long, value_name = "FILE", conflicts_with = "certificate_identity")]
+    pub key: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: EvidenceOutput,
 }
 
 /// What to do with the caches.
@@ -226,6 +276,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::PostRender(args) => run_post_render(&args),
         Command::Verify(args) => run_verify(&args),
+        Command::VerifyBundle(args) => run_verify_bundle(&args),
         Command::Cache(args) => run_cache(&args),
         Command::Test(args) => run_test(&args),
     };
@@ -339,9 +390,10 @@ fn check_options(gate: &GateArgs) -> CheckOptions {
 fn gate_online(stream: &mut Stream, policies: &PolicySet, gate: &GateArgs) -> anyhow::Result<Report> {
     let settings = gate.registry.settings()?;
     let resolver = resolver(&settings)?;
+    let verifier = Verifier::new(resolver.inner().clone());
     let options = check_options(gate);
     let report = runtime()?
-        .block_on(pipeline::gate(stream, policies, &options, &resolver, settings.deadline))
+        .block_on(pipeline::gate(stream, policies, &options, &resolver, &verifier, settings.deadline))
         .context("invalid input")?;
     Ok(report)
 }
@@ -433,23 +485,27 @@ fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
 
 fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let image: ImageRef = args.image.parse().context("invalid image reference")?;
+    let policies = if args.policy.is_empty() {
+        None
+    } else {
+        let policies = policy::load(&args.policy, &Limits::default()).context("invalid policy")?;
+        anyhow::ensure!(
+            policies.no_match().is_some(),
+            "no ImagePolicy in {}: nothing to verify the image against",
+            args.policy.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        Some(policies)
+    };
     let settings = args.registry.settings()?;
     let resolver = resolver(&settings)?;
     let deadline = settings.deadline;
-    let answer = runtime()?.block_on(async { tokio::time::timeout(deadline, resolver.resolve(&image)).await });
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    match answer {
-        Ok(Ok(found)) => {
-            let pinned = crate::image::Pinned::new(image, found.digest);
-            writeln!(out, "{pinned}")?;
-            writeln!(out, "mediaType: {}", found.media_type)?;
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
-        }
+    let runtime = runtime()?;
+    let answer = runtime.block_on(async { tokio::time::timeout(deadline, resolver.resolve(&image)).await });
+    let found = match answer {
+        Ok(Ok(found)) => found,
         Ok(Err(error)) => {
             let _ = writeln!(std::io::stderr(), "not verified: {error}");
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
         Err(_) => {
             let _ = writeln!(
@@ -457,9 +513,110 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 "not verified: {image}: registry {} did not answer within {deadline:?}",
                 image.registry()
             );
-            Ok(ExitCode::from(1))
+            return Ok(ExitCode::from(1));
         }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let Some(policies) = policies else {
+        let pinned = crate::image::Pinned::new(image, found.digest);
+        writeln!(out, "{pinned}")?;
+        writeln!(out, "mediaType: {}", found.media_type)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let verifier = Verifier::new(resolver.inner().clone());
+    let mut resolutions = pipeline::Resolutions::new();
+    resolutions.insert(args.image.clone(), Ok(found.clone()));
+    let verifications = runtime.block_on(pipeline::verify_all(&verifier, &policies, &resolutions, deadline));
+    let check = verifications.get(&args.image).cloned();
+    let verification = crate::verify::Verification::new(&image, &found.digest, check);
+    match args.output {
+        EvidenceOutput::Text => verification.write_text(&mut out)?,
+        EvidenceOutput::Json => verification.write_json(&mut out)?,
     }
+    out.flush()?;
+    Ok(if verification.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_verify_bundle(args: &VerifyBundleArgs) -> anyhow::Result<ExitCode> {
+    use crate::verify::bundle::{self, Bundle, Expected};
+    use crate::verify::key::PublicKey;
+    use crate::verify::trust::TrustRoot;
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
+    };
+    let bundle_bytes = read(&args.bundle, "bundle")?;
+    let trust = TrustRoot::from_json(&read(&args.trusted_root, "trusted root")?)
+        .with_context(|| format!("invalid trusted root {}", args.trusted_root.display()))?;
+    let expected = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(path), _, _) => {
+            let pem = String::from_utf8(read(path, "key")?).context("the key file is not UTF-8 PEM")?;
+            Expected::Key(PublicKey::from_pem(&pem).with_context(|| format!("invalid key {}", path.display()))?)
+        }
+        (None, Some(subject), Some(issuer)) => Expected::Identity { issuer: issuer.clone(), subject: subject.clone() },
+        _ => anyhow::bail!("give --key, or --certificate-identity with --certificate-oidc-issuer"),
+    };
+    let artifact = match (&args.artifact, &args.digest) {
+        (Some(path), _) => {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(read(path, "artifact")?).to_vec()
+        }
+        (None, Some(digest)) => {
+            let hex = digest.strip_prefix("sha256:").context("--digest must be sha256:<64 hex digits>")?;
+            anyhow::ensure!(
+                hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+                "--digest must be sha256:<64 hex digits>"
+            );
+            hex::decode(hex).context("--digest must be sha256:<64 hex digits>")?
+        }
+        (None, None) => anyhow::bail!("give --artifact or --digest"),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let verified = Bundle::from_json(&bundle_bytes)
+        .map_err(|error| error.to_string())
+        .and_then(|parsed| bundle::verify_bundle(&parsed, &artifact, &trust, &expected).map_err(|e| e.to_string()));
+    let code = match (&verified, args.output) {
+        (Ok(verified), EvidenceOutput::Text) => {
+            let signer = verified.signer.as_ref().and_then(|s| s.subject.clone());
+            let issuer = verified.signer.as_ref().and_then(|s| s.issuer.clone());
+            match (signer, issuer) {
+                (Some(subject), Some(issuer)) => writeln!(out, "verified: signed by {subject} (issuer {issuer})")?,
+                (Some(subject), None) => writeln!(out, "verified: signed by {subject}")?,
+                _ => writeln!(out, "verified: signed with key {}", verified.key_fingerprint)?,
+            }
+            let log = &verified.logged;
+            writeln!(out, "  logged in {} at index {}, {}", log.log_url, log.log_index, log.integrated_time)?;
+            if let Some(statement) = &verified.statement {
+                writeln!(out, "  statement: {}", statement.predicate_type)?;
+            }
+            ExitCode::SUCCESS
+        }
+        (Ok(verified), EvidenceOutput::Json) => {
+            let json = serde_json::json!({
+                "verified": true,
+                "signer": verified.signer,
+                "keyFingerprint": verified.key_fingerprint,
+                "log": verified.logged,
+                "statement": verified.statement,
+            });
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+            ExitCode::SUCCESS
+        }
+        (Err(reason), EvidenceOutput::Text) => {
+            writeln!(out, "not verified: {reason}")?;
+            ExitCode::from(1)
+        }
+        (Err(reason), EvidenceOutput::Json) => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": false, "reason": reason}))?;
+            writeln!(out)?;
+            ExitCode::from(1)
+        }
+    };
+    out.flush()?;
+    Ok(code)
 }
 
 fn run_cache(args: &CacheArgs) -> anyhow::Result<ExitCode> {

@@ -17,10 +17,15 @@ use crate::policy::workload::Pin;
 use crate::policy::{self, Decider, PolicySet, RunMode, Workload, WorkloadError};
 use crate::registry::{Resolve, ResolveError, Resolved};
 use crate::report::{Report, ReportBuilder};
+use crate::verify::{ImageCheck, PolicyOutcome, Verify};
 
 /// What the registries said about each distinct image reference of a stream, keyed by the reference
 /// as written in the manifests.
 pub type Resolutions = HashMap<String, Result<Resolved, ResolveError>>;
+
+/// What signature verification said about each distinct pinned image, keyed by the reference as
+/// written in the manifests. Empty when the policy set has no `ImagePolicy`.
+pub type Verifications = HashMap<String, ImageCheck>;
 
 /// One image field to write back: where it is and its pinned value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,7 @@ pub enum PipelineError {
 pub struct Checker<'p> {
     policies: &'p PolicySet,
     resolutions: Option<&'p Resolutions>,
+    verifications: Option<&'p Verifications>,
     rewrites: Vec<ImageRewrite>,
     default_namespace: String,
     decider: Decider<'p>,
@@ -76,6 +82,7 @@ impl<'p> Checker<'p> {
         Checker {
             policies,
             resolutions: None,
+            verifications: None,
             rewrites: Vec::new(),
             default_namespace: options.default_namespace.clone(),
             decider: Decider::new(policies, options.run_mode, options.now),
@@ -93,6 +100,14 @@ impl<'p> Checker<'p> {
         self
     }
 
+    /// Checks against what signature verification said (without this, a policy set with an
+    /// `ImagePolicy` reports every image as unverified).
+    #[must_use]
+    pub fn with_verifications(mut self, verifications: &'p Verifications) -> Self {
+        self.verifications = Some(verifications);
+        self
+    }
+
     /// Checks the next document of the stream.
     pub fn document(&mut self, document: &Document) -> Result<(), PipelineError> {
         for resource in document.resources(self.documents)? {
@@ -104,9 +119,11 @@ impl<'p> Checker<'p> {
                 self.policies.rewrite_for(id.namespace.as_deref().unwrap_or_default(), &id.kind, &id.name);
             if let Some(resolutions) = self.resolutions {
                 workload.pins = pins(&workload, resolutions);
-                self.rewrites.extend(rewrites(&workload));
+                self.rewrites.extend(rewrites(&workload, self.policies));
             }
-            // Signature and provenance verification of the pinned digests slot in here.
+            if let Some(verifications) = self.verifications {
+                workload.checks = workload.images.iter().map(|site| verifications.get(&site.image).cloned()).collect();
+            }
             let evaluation = policy::evaluate(self.policies, &workload);
             self.report.begin(workload.id.clone(), workload.location(&FieldPath::root()));
             for passed in evaluation.passes {
@@ -130,7 +147,11 @@ impl<'p> Checker<'p> {
     /// The report, and the image fields to write back (empty unless checked with resolutions).
     #[must_use]
     pub fn finish_with_rewrites(self) -> (Report, Vec<ImageRewrite>) {
-        (self.report.finish(self.decider.finish(), self.resources, self.images.len()), self.rewrites)
+        let mut report = self.report.finish(self.decider.finish(), self.resources, self.images.len());
+        if let Some(verifications) = self.verifications {
+            report.evidence = evidence(verifications);
+        }
+        (report, self.rewrites)
     }
 }
 
@@ -146,15 +167,36 @@ fn pins(workload: &Workload<'_>, resolutions: &Resolutions) -> Vec<Pin> {
         .collect()
 }
 
-fn rewrites(workload: &Workload<'_>) -> Vec<ImageRewrite> {
+/// Every verified image's evidence, once per image digest and policy, ordered by image.
+fn evidence(verifications: &Verifications) -> Vec<crate::verify::evidence::Evidence> {
+    let mut out: Vec<_> = verifications
+        .values()
+        .filter_map(|check| match check {
+            ImageCheck::Checked(outcomes) => Some(outcomes),
+            ImageCheck::NoMatch(_) => None,
+        })
+        .flatten()
+        .filter_map(|outcome| outcome.outcome.as_ref().ok().cloned())
+        .collect();
+    out.sort_by(|a, b| (&a.image, &a.digest, &a.policy).cmp(&(&b.image, &b.digest, &b.policy)));
+    out.dedup_by(|a, b| (&a.image, &a.digest, &a.policy) == (&b.image, &b.digest, &b.policy));
+    out
+}
+
+fn rewrites(workload: &Workload<'_>, policies: &PolicySet) -> Vec<ImageRewrite> {
     workload
         .images
         .iter()
         .zip(&workload.pins)
         .filter_map(|(site, pin)| {
             let Pin::Pinned(digest) = pin else { return None };
-            let tag = site.image.parse::<ImageRef>().ok().and_then(|r| r.tag().map(str::to_owned));
-            let image = workload.rewrite.apply(&site.image, tag.as_deref(), digest.as_str());
+            let reference = site.image.parse::<ImageRef>().ok();
+            let tag = reference.as_ref().and_then(|r| r.tag().map(str::to_owned));
+            let rewrite = reference
+                .as_ref()
+                .and_then(|r| policies.image_policies_for(&site.image, r).into_iter().find_map(|p| p.rewrite))
+                .unwrap_or(workload.rewrite);
+            let image = rewrite.apply(&site.image, tag.as_deref(), digest.as_str());
             (image != site.image).then(|| ImageRewrite { address: site.address, path: site.path.clone(), image })
         })
         .collect()
@@ -212,19 +254,74 @@ pub async fn resolve_all(resolver: &dyn Resolve, images: Vec<String>, deadline: 
     out
 }
 
+/// Verifies every pinned image against the `ImagePolicy`s that match it, in parallel; whatever has not
+/// answered when `deadline` passes is refused as undecided. Empty when the set has no `ImagePolicy`.
+pub async fn verify_all(
+    verifier: &dyn Verify,
+    policies: &PolicySet,
+    resolutions: &Resolutions,
+    deadline: Duration,
+) -> Verifications {
+    let mut out = Verifications::new();
+    let Some(no_match) = policies.no_match() else { return out };
+    let until = tokio::time::Instant::now() + deadline;
+    let mut pending = FuturesUnordered::new();
+    for (written, resolved) in resolutions {
+        let (Ok(resolved), Ok(reference)) = (resolved, written.parse::<ImageRef>()) else { continue };
+        let matching = policies.image_policies_for(written, &reference);
+        if matching.is_empty() {
+            out.insert(written.clone(), ImageCheck::NoMatch(no_match));
+            continue;
+        }
+        pending.push(async move {
+            let mut outcomes = Vec::new();
+            for policy in matching {
+                let answer = tokio::time::timeout_at(until, verifier.verify(policy, &reference, &resolved.digest));
+                let outcome = answer.await.unwrap_or_else(|_| {
+                    Err(vec![crate::verify::evidence::Refusal {
+                        rule: crate::verify::check::IMAGE_SIGNATURE,
+                        message: format!(
+                            "{}/{}@{}: cannot verify signatures, so the image is refused: no answer within {deadline:?}",
+                            reference.registry(),
+                            reference.repository(),
+                            resolved.digest
+                        ),
+                        undecided: true,
+                    }])
+                });
+                outcomes.push(PolicyOutcome {
+                    policy: policy.name.clone(),
+                    mode: policy.mode,
+                    attestations: !policy.attestations.is_empty(),
+                    outcome,
+                });
+            }
+            (written.clone(), ImageCheck::Checked(outcomes))
+        });
+    }
+    while let Some((written, check)) = pending.next().await {
+        out.insert(written, check);
+    }
+    out
+}
+
 /// The whole gate over an in-memory stream, in data-flow order: every distinct image resolved in
-/// parallel (within `deadline`), each resource checked against those digests, and, when the stream
-/// is allowed, every resolved image written back pinned.
+/// parallel, every pinned digest verified against its `ImagePolicy`s (both within `deadline`), each
+/// resource checked against those digests and that evidence, and, when the stream is allowed, every
+/// resolved image written back pinned to the digest that was verified.
 pub async fn gate(
     stream: &mut Stream,
     policies: &PolicySet,
     options: &CheckOptions,
     resolver: &dyn Resolve,
+    verifier: &dyn Verify,
     deadline: Duration,
 ) -> Result<Report, PipelineError> {
+    let started = std::time::Instant::now();
     let images = images_of(stream, &policies.kinds);
     let resolutions = resolve_all(resolver, images, deadline).await;
-    let mut checker = Checker::new(policies, options).with_resolutions(&resolutions);
+    let verifications = verify_all(verifier, policies, &resolutions, deadline.saturating_sub(started.elapsed())).await;
+    let mut checker = Checker::new(policies, options).with_resolutions(&resolutions).with_verifications(&verifications);
     for document in &stream.documents {
         checker.document(document)?;
     }

@@ -266,6 +266,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What became of each `PolicyException`.
     pub exceptions: Vec<ExceptionUse>,
+    /// What signature verification proved about each verified image (empty without `ImagePolicy`).
+    pub evidence: Vec<crate::verify::evidence::Evidence>,
     /// Counters.
     pub summary: Summary,
 }
@@ -397,6 +399,7 @@ impl ReportBuilder {
             resources: self.resources,
             findings: self.findings,
             exceptions,
+            evidence: Vec::new(),
             summary,
         }
     }

@@ -1,11 +1,18 @@
 //! `evaluate`: the pure function from a policy set and a workload to raw verdicts (pass, fail, error,
 //! skip). It never looks at modes' consequences or exceptions; [`super::decide()`] does that after.
 
+use std::sync::Arc;
+
+use super::document::Pattern;
 use super::document::{PolicySet, WorkloadPolicy};
+use super::image::{ImagePolicy, NoMatch};
 use super::pss;
 use super::rules::{self, RuleId, Violation};
 use super::workload::{Pin, Workload};
+use crate::image::ImageRef;
 use crate::manifest::{Address, FieldPath};
+use crate::verify::check::{IMAGE_ATTESTATION, IMAGE_POLICY_MATCH, IMAGE_SIGNATURE};
+use crate::verify::{ImageCheck, PolicyOutcome};
 use std::borrow::Cow;
 
 use crate::report::{Finding, Mode, Passed, ResourceId, Status};
@@ -54,13 +61,15 @@ pub fn evaluate(set: &PolicySet, workload: &Workload<'_>) -> Evaluation {
         evaluate_policy(policy, workload, &mut out);
     }
     evaluate_resolution(workload, &mut out);
+    evaluate_signatures(set, workload, &mut out);
     out.verdicts.sort_by(|a, b| a.order.cmp(&b.order));
     out
 }
 
 struct Emit<'p, 'w, 'a> {
-    /// The policy the verdicts come from; `None` for verdicts of the gate itself (image resolution).
-    policy: Option<&'p WorkloadPolicy>,
+    /// The name of the policy the verdicts come from; `None` for verdicts of the gate itself (image
+    /// resolution, images no `ImagePolicy` matches).
+    policy: Option<&'p str>,
     workload: &'w Workload<'a>,
     all_images: Vec<String>,
     service_account: Option<String>,
@@ -95,7 +104,7 @@ impl Emit<'_, '_, '_> {
             self.workload.resource.address,
             rule.to_owned(),
             path.clone().unwrap_or_default(),
-            self.policy.map(|p| p.name.to_string()).unwrap_or_default(),
+            self.policy.map(str::to_owned).unwrap_or_default(),
         );
         Verdict {
             finding: Finding {
@@ -108,7 +117,7 @@ impl Emit<'_, '_, '_> {
                 path: path.map(|p| p.to_string()),
                 message,
                 fix,
-                policy: self.policy.map(|p| p.name.to_string()),
+                policy: self.policy.map(str::to_owned),
                 exception: None,
                 location: Some(location),
             },
@@ -122,7 +131,7 @@ fn evaluate_policy(policy: &WorkloadPolicy, workload: &Workload<'_>, evaluation:
     let out = &mut evaluation.verdicts;
     let passes = &mut evaluation.passes;
     let emit = Emit {
-        policy: Some(policy),
+        policy: Some(&policy.name),
         workload,
         all_images: workload.images.iter().map(|s| s.image.clone()).collect(),
         service_account: workload.pod.as_ref().map(|p| p.service_account().to_owned()),
@@ -228,5 +237,173 @@ fn evaluate_resolution(workload: &Workload<'_>, evaluation: &mut Evaluation) {
     }
     if !failed {
         evaluation.passes.push(Passed { rule: Cow::Borrowed(IMAGE_RESOLUTION), mode: Mode::Enforce, policy: None });
+    }
+}
+
+/// Pinned images against their `ImagePolicy`s: a pass per satisfied policy, a verdict per refusal
+/// (`error` when it could not be decided), the set's `noMatch` for images no policy matches, and an
+/// `error` for images that could not be verified at all (offline). Images whose resolution failed
+/// are left to [`IMAGE_RESOLUTION`].
+fn evaluate_signatures(set: &PolicySet, workload: &Workload<'_>, evaluation: &mut Evaluation) {
+    let Some(no_match) = set.no_match() else { return };
+    let mut tally = Tally::default();
+    for (index, site) in workload.images.iter().enumerate() {
+        let at = SiteEmit {
+            emit: Emit {
+                policy: None,
+                workload,
+                all_images: workload.images.iter().map(|s| s.image.clone()).collect(),
+                service_account: workload.pod.as_ref().map(|p| p.service_account().to_owned()),
+            },
+            site,
+        };
+        let pin = workload.pins.get(index).unwrap_or(&Pin::Offline);
+        match (pin, workload.checks.get(index).and_then(Option::as_ref)) {
+            (Pin::Failed(_), _) => {}
+            (Pin::Offline, _) | (Pin::Pinned(_), None) => unverified(set, no_match, &at, &mut tally, evaluation),
+            (Pin::Pinned(_), Some(ImageCheck::NoMatch(no_match))) => {
+                unmatched(set, *no_match, &at, &mut tally, evaluation);
+            }
+            (Pin::Pinned(_), Some(ImageCheck::Checked(outcomes))) => {
+                for outcome in outcomes {
+                    checked(outcome, &at, &mut tally, evaluation);
+                }
+            }
+        }
+    }
+    tally.passed.sort();
+    tally.passed.dedup();
+    for (rule, mode, policy) in tally.passed {
+        let name = policy.as_deref().map(str::to_owned);
+        if !tally.failed.iter().any(|(r, p)| *r == rule && *p == name) {
+            evaluation.passes.push(Passed { rule: Cow::Borrowed(rule), mode, policy });
+        }
+    }
+}
+
+/// Signature rules passed and failed on one resource, so that a rule passes once per policy and
+/// only if no image failed it.
+#[derive(Default)]
+struct Tally {
+    passed: Vec<(&'static str, Mode, Option<Arc<str>>)>,
+    failed: Vec<(&'static str, Option<String>)>,
+}
+
+/// Verdicts about one image field.
+struct SiteEmit<'p, 'w, 'a> {
+    emit: Emit<'p, 'w, 'a>,
+    site: &'w crate::manifest::ImageSite,
+}
+
+impl SiteEmit<'_, '_, '_> {
+    fn verdict(
+        &self,
+        rule: &str,
+        status: Status,
+        mode: Mode,
+        policy: Option<&str>,
+        message: String,
+        fix: String,
+    ) -> Verdict {
+        let emit = Emit {
+            policy,
+            workload: self.emit.workload,
+            all_images: self.emit.all_images.clone(),
+            service_account: self.emit.service_account.clone(),
+        };
+        emit.verdict(
+            rule,
+            status,
+            mode,
+            self.site.container.clone(),
+            Some(self.site.image.clone()),
+            Some(self.site.path.clone()),
+            message,
+            Some(fix),
+        )
+    }
+}
+
+/// An image that was not pinned (offline) while `ImagePolicy`s exist: it cannot be verified.
+fn unverified(set: &PolicySet, no_match: NoMatch, at: &SiteEmit<'_, '_, '_>, tally: &mut Tally, out: &mut Evaluation) {
+    let image = &at.site.image;
+    let matching: Vec<&ImagePolicy> =
+        image.parse::<ImageRef>().map(|r| set.image_policies_for(image, &r)).unwrap_or_default();
+    if matching.is_empty() && no_match == NoMatch::Allow {
+        return;
+    }
+    let (mode, policy, names) = match matching.first() {
+        Some(first) => (
+            first.mode,
+            Some(first.name.to_string()),
+            matching.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join(", "),
+        ),
+        None => (no_match.mode(), None, format!("none matches it and noMatch is {no_match}; ImagePolicy")),
+    };
+    let id = &at.emit.workload.id;
+    let message = format!(
+        "cannot verify the signatures of {image}: the image was not pinned by a registry (offline run); \
+         ImagePolicy {names} applies"
+    );
+    let fix = format!(
+        "run without --offline so that syncgate can resolve and verify the image, or request a PolicyException \
+         for rule {IMAGE_SIGNATURE} matching {id}"
+    );
+    tally.failed.push((IMAGE_SIGNATURE, policy.clone()));
+    out.verdicts.push(at.verdict(IMAGE_SIGNATURE, Status::Error, mode, policy.as_deref(), message, fix));
+}
+
+/// A pinned image that no `ImagePolicy` matches: the set's `noMatch` decides.
+fn unmatched(set: &PolicySet, no_match: NoMatch, at: &SiteEmit<'_, '_, '_>, tally: &mut Tally, out: &mut Evaluation) {
+    if no_match == NoMatch::Allow {
+        tally.passed.push((IMAGE_POLICY_MATCH, Mode::Enforce, None));
+        return;
+    }
+    let globs: Vec<&str> = set.images.iter().flat_map(|p| p.images.iter().map(Pattern::as_str)).collect();
+    let id = &at.emit.workload.id;
+    let message = format!(
+        "image {} is matched by no ImagePolicy (their images: {}), and noMatch is {no_match}",
+        at.site.image,
+        globs.join(", ")
+    );
+    let fix = format!(
+        "add the image to an ImagePolicy's spec.images, or request a PolicyException for rule {IMAGE_POLICY_MATCH} \
+         matching {id}"
+    );
+    tally.failed.push((IMAGE_POLICY_MATCH, None));
+    out.verdicts.push(at.verdict(IMAGE_POLICY_MATCH, Status::Fail, no_match.mode(), None, message, fix));
+}
+
+/// One `ImagePolicy`'s outcome for a pinned image.
+fn checked(outcome: &PolicyOutcome, at: &SiteEmit<'_, '_, '_>, tally: &mut Tally, out: &mut Evaluation) {
+    let Err(refusals) = &outcome.outcome else {
+        tally.passed.push((IMAGE_SIGNATURE, outcome.mode, Some(outcome.policy.clone())));
+        if outcome.attestations {
+            tally.passed.push((IMAGE_ATTESTATION, outcome.mode, Some(outcome.policy.clone())));
+        }
+        return;
+    };
+    let id = &at.emit.workload.id;
+    for refusal in refusals {
+        let status = if refusal.undecided { Status::Error } else { Status::Fail };
+        let rule = refusal.rule;
+        let remedy = if refusal.undecided {
+            "make the registry reachable for syncgate (signatures are read from the image's repository), then sync \
+             again"
+                .to_owned()
+        } else if rule == IMAGE_ATTESTATION {
+            "publish the attestation from the trusted pipeline (cosign attest) for this digest, or deploy an image \
+             that has it"
+                .to_owned()
+        } else {
+            format!(
+                "deploy an image built and signed by a pipeline that ImagePolicy {} trusts (cosign sign with its key \
+                 or from its CI workflow)",
+                outcome.policy
+            )
+        };
+        let fix = format!("{remedy}; or request a PolicyException for rule {rule} matching {id}");
+        tally.failed.push((rule, Some(outcome.policy.to_string())));
+        out.verdicts.push(at.verdict(rule, status, outcome.mode, Some(&outcome.policy), refusal.message.clone(), fix));
     }
 }

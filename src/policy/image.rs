@@ -83,6 +83,16 @@ impl NoMatch {
             NoMatch::Deny => "deny",
         }
     }
+
+    /// The mode an unmatched image's finding runs in: `warn` reports, `deny` (and `allow`, which
+    /// records a pass instead) enforce.
+    #[must_use]
+    pub fn mode(self) -> Mode {
+        match self {
+            NoMatch::Warn => Mode::Report,
+            NoMatch::Allow | NoMatch::Deny => Mode::Enforce,
+        }
+    }
 }
 
 impl fmt::Display for NoMatch {

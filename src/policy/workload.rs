@@ -133,6 +133,9 @@ pub struct Workload<'a> {
     pub pins: Vec<Pin>,
     /// How resolved images are written back.
     pub rewrite: Rewrite,
+    /// What signature verification said about each image field (same order as `images`; empty when
+    /// not verified).
+    pub checks: Vec<Option<crate::verify::ImageCheck>>,
 }
 
 #[derive(Deserialize)]
@@ -157,7 +160,7 @@ impl<'a> Workload<'a> {
             Some((path, node)) => typed_pod(&resource, &id, path, node)?,
         };
         let pins = vec![Pin::Offline; images.len()];
-        Ok(Workload { id, resource, pod, images, pins, rewrite: Rewrite::default() })
+        Ok(Workload { id, resource, pod, images, pins, rewrite: Rewrite::default(), checks: Vec::new() })
     }
 
     /// Location of a field (path from the resource root).

@@ -14,6 +14,8 @@ struct Contract<'a> {
     decision: Decision,
     findings: AllFindings<'a>,
     exceptions: &'a [ExceptionUse],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    evidence: &'a [crate::verify::evidence::Evidence],
     summary: Summary,
 }
 
@@ -34,6 +36,7 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         decision: report.decision,
         findings: AllFindings(report),
         exceptions: &report.exceptions,
+        evidence: &report.evidence,
         summary: report.summary,
     };
     let mut buffered = io::BufWriter::new(&mut *out);

@@ -48,8 +48,28 @@ pub fn write_text(report: &Report, out: &mut dyn Write, color: bool) -> io::Resu
     if !groups.is_empty() {
         writeln!(out)?;
     }
+    write_evidence(out, paint, report)?;
     write_verdict(out, paint, report, &groups)?;
     write_exceptions(out, paint, report)
+}
+
+/// One line per verified image: what its signatures and attestations proved.
+fn write_evidence(out: &mut dyn Write, paint: Paint, report: &Report) -> io::Result<()> {
+    for evidence in &report.evidence {
+        paint.write(out, GREEN, "verified")?;
+        writeln!(
+            out,
+            " {}@{} [ImagePolicy {}]: {}",
+            Clean(&evidence.image),
+            Clean(&evidence.digest),
+            Clean(&evidence.policy),
+            Clean(&evidence.summary())
+        )?;
+    }
+    if !report.evidence.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 /// The findings about one resource, in the order they arrived, and how many rules it passed.

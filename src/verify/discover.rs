@@ -150,7 +150,7 @@ pub async fn referred(
     store: &dyn Artifacts,
     image: &ImageRef,
     digest: &Digest,
-    wanted: &dyn Fn(Option<&str>) -> bool,
+    wanted: &(dyn Fn(Option<&str>) -> bool + Sync),
     skipped: &mut Vec<String>,
 ) -> Result<Vec<Referred>, DiscoverError> {
     let index = match store.referrers(image, digest).await? {
