@@ -6,5 +6,6 @@ mod check;
 mod common;
 mod pin;
 mod registry;
+mod signatures;
 mod support;
 mod test_command;

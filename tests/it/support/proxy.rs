@@ -60,6 +60,7 @@ struct State {
     upstream: SocketAddr,
     rules: Mutex<VecDeque<Rule>>,
     bearer: Mutex<Option<BearerAuth>>,
+    referrers_api: std::sync::atomic::AtomicBool,
     manifests: AtomicUsize,
     tokens: AtomicUsize,
     in_flight: AtomicUsize,
@@ -83,6 +84,7 @@ impl FaultProxy {
             upstream,
             rules: Mutex::default(),
             bearer: Mutex::default(),
+            referrers_api: std::sync::atomic::AtomicBool::new(false),
             manifests: AtomicUsize::new(0),
             tokens: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
@@ -112,6 +114,13 @@ impl FaultProxy {
     /// Puts a bearer-token service in front of the registry.
     pub(crate) fn require_bearer(&self, auth: BearerAuth) {
         *self.state.bearer.lock().expect("bearer") = Some(auth);
+    }
+
+    /// Answers the OCI referrers API (`GET /v2/<name>/referrers/<digest>`, which Debian's registry
+    /// lacks) from the registry's referrers tag-schema index, or with an empty index, as a registry
+    /// with the API does.
+    pub(crate) fn serve_referrers_api(&self) {
+        self.state.referrers_api.store(true, Ordering::SeqCst);
     }
 
     /// Manifest requests received so far.
@@ -195,6 +204,12 @@ async fn serve(stream: TcpStream, own: SocketAddr, state: Arc<State>) {
         }
     }
 
+    if state.referrers_api.load(Ordering::SeqCst)
+        && let Some(at) = request.path.rfind("/referrers/")
+    {
+        referrers(&mut client, &request.path[..at], &request.path[at + "/referrers/".len()..], &state).await;
+        return;
+    }
     if !is_manifest {
         forward(&mut client, &request, &state, None).await;
         return;
@@ -222,6 +237,29 @@ async fn serve(stream: TcpStream, own: SocketAddr, state: Arc<State>) {
         other => forward(&mut client, &request, &state, other).await,
     }
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The referrers API over the tag schema: the index at tag `<alg>-<hex>`, or an empty index.
+async fn referrers(client: &mut TcpStream, repository: &str, subject: &str, state: &State) {
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    let tag = subject.replacen(':', "-", 1);
+    let body = match TcpStream::connect(state.upstream).await {
+        Ok(mut upstream) => {
+            let head = format!(
+                "GET {repository}/manifests/{tag} HTTP/1.1\r\nHost: {}\r\nAccept: {INDEX}\r\nConnection: close\r\n\r\n",
+                state.upstream
+            );
+            let mut response = Vec::new();
+            let _ = upstream.write_all(head.as_bytes()).await;
+            let _ = upstream.read_to_end(&mut response).await;
+            let ok = response.starts_with(b"HTTP/1.1 200");
+            let split = response.windows(4).position(|w| w == b"\r\n\r\n").map_or(response.len(), |at| at + 4);
+            ok.then(|| String::from_utf8_lossy(&response[split..]).into_owned())
+        }
+        Err(_) => None,
+    };
+    let body = body.unwrap_or_else(|| format!(r#"{{"schemaVersion":2,"mediaType":"{INDEX}","manifests":[]}}"#));
+    let _ = client.write_all(&respond(200, &[("Content-Type", INDEX)], &body)).await;
 }
 
 /// The fault for the next manifest request, if any.
