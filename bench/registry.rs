@@ -26,6 +26,8 @@
 
 #![allow(clippy::print_stdout, reason = "a benchmark command prints its figures")]
 
+#[path = "servers.rs"]
+mod servers;
 #[path = "workloads.rs"]
 mod workloads;
 
@@ -33,15 +35,14 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail, ensure};
 use futures::StreamExt as _;
+use servers::{Server, WorkDir, require, start, start_registry};
 use sha2::Digest as _;
 use syncgate::cache::{CacheOptions, CachedResolver};
 use syncgate::registry::{Registry, RegistryOptions};
@@ -53,12 +54,6 @@ const TOOLS: [(&str, &str); 4] = [
     ("umoci", "umoci"),
     ("redis-server", "redis-server"),
 ];
-
-/// How long a server gets to answer after starting.
-const STARTUP: Duration = Duration::from_secs(10);
-
-/// Ports picked at random can be taken by the time a server binds them; try a few.
-const ATTEMPTS: usize = 5;
 
 /// The resolution deadline of the in-process measurement (the CLI's default).
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -86,7 +81,7 @@ fn main() -> anyhow::Result<()> {
     if cfg!(debug_assertions) {
         println!("note: this is a debug build; figures are only meaningful from `cargo build --release --bins`");
     }
-    let work = WorkDir::create()?;
+    let work = WorkDir::create("syncgate-registry-bench")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start Tokio")?;
     let env = setup(&work.0, &runtime, images)?;
     let (text, sites) = generate(&env.images, resources);
@@ -115,144 +110,12 @@ spec:
 ";
 
 /// Fails naming the Debian package when `program` is not on `PATH`.
-fn require(program: &str, package: &str) -> anyhow::Result<()> {
-    if which(program).is_none() {
-        bail!(
-            "{program} is not installed; this benchmark needs it: install it with `apt-get install {package}` \
-             (scripts/test installs docker-registry, skopeo, umoci and redis-server)"
-        );
-    }
-    Ok(())
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 /// The `syncgate` binary built alongside this one.
 fn syncgate_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot locate this binary")?;
     let path = exe.parent().context("this binary has no directory")?.join("syncgate");
     ensure!(path.is_file(), "{} not found: build both binaries with `cargo build --release --bins`", path.display());
     Ok(path)
-}
-
-/// A scratch directory, removed when dropped.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn create() -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!("syncgate-registry-bench-{}", std::process::id()));
-        if path.exists() {
-            std::fs::remove_dir_all(&path).with_context(|| format!("cannot empty {}", path.display()))?;
-        }
-        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A server child process, killed when dropped (also when the benchmark fails).
-struct Server {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Waits until `ready` says yes; fails with the server's log if it exits or takes too long.
-    fn wait_until(&mut self, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < STARTUP {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited with {status}:\n{}", self.name, self.log_text());
-            }
-            if ready() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        bail!("{} did not answer within {STARTUP:?}:\n{}", self.name, self.log_text())
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("cannot bind a loopback port")?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Starts a server on a free port, retrying on other ports if it does not come up.
-fn start(name: &'static str, mut launch: impl FnMut(u16) -> anyhow::Result<Server>) -> anyhow::Result<(Server, u16)> {
-    let mut failures = Vec::new();
-    for _ in 0..ATTEMPTS {
-        let port = free_port()?;
-        match launch(port) {
-            Ok(server) => return Ok((server, port)),
-            Err(error) => failures.push(format!("{error:#}")),
-        }
-    }
-    bail!("{name} did not start after {ATTEMPTS} attempts:\n{}", failures.join("\n---\n"))
-}
-
-/// `docker-registry serve` over plain HTTP with its access log on, which the benchmark reads to count
-/// the requests of other processes.
-fn start_registry(dir: &Path, port: u16) -> anyhow::Result<Server> {
-    let config = dir.join("registry.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("registry-data").display()
-        ),
-    )
-    .context("cannot write the registry config")?;
-    let log_path = dir.join("registry.log");
-    let log = File::create(&log_path).context("cannot create the registry log")?;
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .context("cannot run docker-registry")?;
-    let mut server = Server { name: "docker-registry", child, log: log_path };
-    server.wait_until(|| answers_v2(port))?;
-    Ok(server)
-}
-
-/// Whether `GET /v2/` answers 200.
-fn answers_v2(port: u16) -> bool {
-    let Ok(mut stream) =
-        TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_millis(200))
-    else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut head = [0_u8; 12];
-    stream.write_all(b"GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_ok()
-        && stream.read_exact(&mut head).is_ok()
-        && head.starts_with(b"HTTP/1.1 200")
 }
 
 /// `redis-server` without persistence.
