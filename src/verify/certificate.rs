@@ -39,48 +39,70 @@ const OID_EXTENDED_KEY_USAGE: &str = "2.5.29.37";
 pub struct SignerIdentity {
     /// Subject alternative name: the URI, else the email address, else the Fulcio username OtherName
     /// (`1.3.6.1.4.1.57264.1.7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// OIDC issuer: `1.3.6.1.4.1.57264.1.8` (DER UTF8String), else the deprecated `.1.1` (raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// Build Signer URI (`.1.9`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_signer_uri: Option<String>,
     /// Build Signer Digest (`.1.10`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_signer_digest: Option<String>,
     /// Runner Environment (`.1.11`), e.g. `github-hosted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub runner_environment: Option<String>,
     /// Source Repository URI (`.1.12`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_uri: Option<String>,
     /// Source Repository Digest (`.1.13`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_digest: Option<String>,
     /// Source Repository Ref (`.1.14`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_ref: Option<String>,
     /// Source Repository Identifier (`.1.15`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_identifier: Option<String>,
     /// Source Repository Owner URI (`.1.16`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_owner_uri: Option<String>,
     /// Source Repository Owner Identifier (`.1.17`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_owner_identifier: Option<String>,
     /// Build Config URI (`.1.18`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_config_uri: Option<String>,
     /// Build Config Digest (`.1.19`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_config_digest: Option<String>,
     /// Build Trigger (`.1.20`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_trigger: Option<String>,
     /// Run Invocation URI (`.1.21`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_invocation_uri: Option<String>,
     /// Source Repository Visibility At Signing (`.1.22`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_repository_visibility: Option<String>,
     /// Deployment Environment (`.1.23`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment_environment: Option<String>,
     /// GitHub Workflow Trigger (`.1.2`, deprecated, raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub github_workflow_trigger: Option<String>,
     /// GitHub Workflow SHA (`.1.3`, deprecated, raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub github_workflow_sha: Option<String>,
     /// GitHub Workflow Name (`.1.4`, deprecated, raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub github_workflow_name: Option<String>,
     /// GitHub Workflow Repository (`.1.5`, deprecated, raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub github_workflow_repository: Option<String>,
     /// GitHub Workflow Ref (`.1.6`, deprecated, raw string).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub github_workflow_ref: Option<String>,
 }
 

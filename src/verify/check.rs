@@ -178,10 +178,13 @@ fn signatures_for(
         Require::AtLeast(count) => format!("signatures from {count} of its {} authorities", policy.authorities.len()),
     };
     if candidates.is_empty() {
+        let accepted: Vec<String> =
+            policy.authorities.iter().map(|a| format!("{} ({})", a.name, describe(a))).collect();
         let mut message = format!(
-            "ImagePolicy {} requires {demand}, but no signature was found (looked for tag {} and for Sigstore \
-             bundles among the image's referrers)",
+            "ImagePolicy {} requires {demand} [{}], but no signature was found (looked for tag {} and for \
+             Sigstore bundles among the image's referrers)",
             policy.name,
+            accepted.join("; "),
             super::discover::tag_for(digest, "sig")
         );
         note_skipped(&mut message, skipped);
@@ -437,11 +440,20 @@ fn mismatch_text(mismatches: &[Mismatch]) -> String {
     mismatches.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
-/// `key sha256:…` or `keyless, issuer …`.
+/// `key sha256:…` or `keyless, issuer …, subject …`: what an authority accepts, for messages.
 fn describe(authority: &Authority) -> String {
     match &authority.signer {
         AuthorityKind::Key(demand) => format!("key {}", demand.key.fingerprint()),
-        AuthorityKind::Keyless(_) => "keyless".to_owned(),
+        AuthorityKind::Keyless(demand) => {
+            let mut text = "keyless".to_owned();
+            if let Some(first) = demand.identities.first() {
+                let _ = write!(text, ", issuer {}, subject {}", first.issuer, first.subject);
+            }
+            if demand.identities.len() > 1 {
+                let _ = write!(text, ", or {} more identities", demand.identities.len() - 1);
+            }
+            text
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `docker-registry` under cosign's legacy tags and as Sigstore bundle referrers, and verified by the
 //! same `Verifier` the gate uses. `negative` holds one named test per way a signature must be refused.
 
+mod cli;
 mod negative;
 
 use std::path::PathBuf;
@@ -207,6 +208,7 @@ impl World {
 }
 
 /// The refusal messages of an outcome that must be a refusal.
+#[allow(clippy::panic, reason = "a failed test assertion")]
 pub(crate) fn refused(outcome: &Outcome) -> String {
     match outcome {
         Ok(evidence) => panic!("expected a refusal, got evidence {evidence:?}"),
