@@ -265,3 +265,67 @@ fn check_text_report_shows_what_was_verified() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_golden("check_signed_text", &out.stdout);
 }
+
+#[test]
+fn an_exception_turns_a_missing_signature_into_a_warning_until_it_expires() {
+    let (world, _, _) = signed_world();
+    let home = tempfile::tempdir().unwrap();
+    let image = format!("{}/{REPO}:1.5.0-rc", world.registry.host());
+    let exception = world.dir.path().join("exception.yaml");
+    std::fs::write(
+        &exception,
+        "apiVersion: syncgate.dev/v1alpha1\nkind: PolicyException\nmetadata: {name: rc-testing}\nspec:\n  rules: [image-signature, image-attestation]\n  match:\n    namespaces: [shop]\n    images: ['*/acme/api:1.5.0-rc']\n  expires: '2099-01-01T00:00:00Z'\n  reason: release candidate under test, INC-1234\n",
+    )
+    .unwrap();
+    let policy = world.policy_path();
+    let policies = format!("{},{}", policy.display(), exception.display());
+    let out =
+        syncgate_in(&world, home.path(), &["check", "-", "-p", &policies, "-o", "json"], Some(deployment(&image)));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let warned: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "warn")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["image-attestation", "image-signature"]);
+    let expired = syncgate_in(
+        &world,
+        home.path(),
+        &["check", "-", "-p", &policies, "--now", "2099-06-01T00:00:00Z"],
+        Some(deployment(&image)),
+    );
+    assert_eq!(expired.code, 1, "{}{}", expired.stdout, expired.stderr);
+}
+
+#[test]
+fn an_image_no_image_policy_matches_follows_no_match() {
+    let world = World::new();
+    world.pusher.push_image("other/tool", "1.0", &[("t", b"tool")]).expect("push");
+    let home = tempfile::tempdir().unwrap();
+    let image = format!("{}/other/tool:1.0", world.registry.host());
+    for (no_match, code, status) in [("deny", 1, "fail"), ("warn", 0, "warn"), ("allow", 0, "pass")] {
+        world.policy(&format!("  noMatch: {no_match}\n{KEYLESS}"));
+        let policy = world.policy_path();
+        let out = syncgate_in(
+            &world,
+            home.path(),
+            &["check", "-", "-p", policy.to_str().unwrap(), "-o", "json"],
+            Some(deployment(&image)),
+        );
+        assert_eq!(out.code, code, "noMatch {no_match}: {}{}", out.stdout, out.stderr);
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let finding = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "image-policy-match")
+            .unwrap_or_else(|| panic!("noMatch {no_match}: no image-policy-match finding in {}", out.stdout));
+        assert_eq!(finding["status"], status, "noMatch {no_match}");
+        if status != "pass" {
+            assert!(finding["message"].as_str().unwrap().contains("matched by no ImagePolicy"), "{finding}");
+        }
+    }
+}
