@@ -18,7 +18,7 @@ use super::evidence::{Attestation, Evidence, Refusal, Signature, Signer};
 use super::explain;
 use super::key::PublicKey;
 use super::require::{self, Mismatch};
-use super::tlog::{self, LogEntry, Logged, SignerMaterial};
+use super::tlog::{self, LogEntry, LogProof, Logged, SignerMaterial};
 use super::trust::TrustRoot;
 use crate::image::Digest;
 use crate::policy::image::{
@@ -210,44 +210,52 @@ fn attestation_for(
     } else {
         policy.authorities.iter().filter(|a| requirement.authorities.contains(&a.name)).collect()
     };
+    let wanted = requirement.predicate_type.as_str();
     let mut failures = Vec::new();
-    for authority in &authorities {
-        let typed = Some(requirement.predicate_type.as_str());
-        match first_verified(authority, trust, digest, candidates, typed) {
-            Ok((candidate, verified)) => {
-                let Some(statement) = verified.statement else { continue };
-                let document = statement_json(&statement);
-                let provenance = match &requirement.slsa {
-                    Some(slsa) => match require::match_provenance(slsa, &statement.predicate_type, &document) {
-                        Ok(provenance) => Some(provenance),
-                        Err(mismatches) => {
-                            failures.push(format!("{}: {}", candidate.source, mismatch_text(&mismatches)));
-                            continue;
-                        }
-                    },
-                    None => None,
-                };
-                if let Err(mismatches) = require::match_conditions(&requirement.conditions, &document) {
-                    failures.push(format!("{}: {}", candidate.source, mismatch_text(&mismatches)));
+    // Every attestation of the type against every allowed authority: an image may carry several
+    // provenance statements (rebuilds), and any one that satisfies everything is enough.
+    for candidate in candidates.iter().filter(|c| predicate_type(c).as_deref() == Some(wanted)) {
+        for authority in &authorities {
+            let verified = match verify(authority, trust, digest, candidate) {
+                Ok(verified) => verified,
+                Err(reason) => {
+                    failures.push(format!(
+                        "{}: authority {:?} ({}): {reason}",
+                        candidate.source,
+                        authority.name,
+                        describe(authority)
+                    ));
                     continue;
                 }
-                return Ok(Attestation {
-                    name: requirement.name.clone(),
-                    predicate_type: statement.predicate_type,
-                    authority: authority.name.clone(),
-                    signer: verified.signer,
-                    source: candidate.source.clone(),
-                    log: verified.log,
-                    provenance,
-                });
+            };
+            let Some(statement) = verified.statement.filter(|s| s.predicate_type == wanted) else { continue };
+            let document = statement_json(&statement);
+            let provenance = match &requirement.slsa {
+                Some(slsa) => match require::match_provenance(slsa, &statement.predicate_type, &document) {
+                    Ok(provenance) => Some(provenance),
+                    Err(mismatches) => {
+                        failures.push(format!("{}: {}", candidate.source, mismatch_text(&mismatches)));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            if let Err(mismatches) = require::match_conditions(&requirement.conditions, &document) {
+                failures.push(format!("{}: {}", candidate.source, mismatch_text(&mismatches)));
+                continue;
             }
-            Err(reasons) => {
-                failures.push(format!("authority {:?} ({}): {}", authority.name, describe(authority), reasons));
-            }
+            return Ok(Attestation {
+                name: requirement.name.clone(),
+                predicate_type: statement.predicate_type,
+                authority: authority.name.clone(),
+                signer: verified.signer,
+                source: candidate.source.clone(),
+                log: verified.log,
+                provenance,
+            });
         }
     }
-    let typed = candidates.iter().filter(|c| predicate_type(c).as_deref() == Some(requirement.predicate_type.as_str()));
-    let mut message = if typed.count() == 0 {
+    let mut message = if failures.is_empty() {
         format!(
             "ImagePolicy {} requires attestation {:?} of type {}, but none was found (looked for tag {} and for \
              Sigstore bundles among the image's referrers)",
@@ -367,6 +375,13 @@ fn verify(
             let Some(logged) = &log else {
                 return Err("a keyless signature needs a transparency log entry to prove when it was made".to_owned());
             };
+            if logged.proof == LogProof::InclusionProof {
+                return Err(format!(
+                    "log entry {} has no signed entry timestamp, so its integrated time is not signed by the log \
+                     and cannot date the certificate",
+                    logged.log_index
+                ));
+            }
             let issuer = trust
                 .verify_certificate(certificate, &candidate.chain, logged.integrated_time)
                 .map_err(|e| explain(&e))?;
