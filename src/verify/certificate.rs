@@ -274,10 +274,11 @@ pub enum CertificateError {
         /// What it allows instead.
         found: String,
     },
-    /// The named issuer exists but its key did not sign the certificate.
+    /// The named issuer exists in the trust root but its key did not sign the certificate.
     #[error(
-        "certificate \"{certificate}\" names issuer \"{issuer}\", but its signature does not verify with the key \
-         of any certificate of that name in the trust root or the supplied chain"
+        "certificate \"{certificate}\" (issuer \"{issuer}\") is not issued by any certificate authority in the \
+         trust root: no trust-root certificate named \"{issuer}\" signed it (another certificate authority uses \
+         that name, or the certificate was forged)"
     )]
     BadSignature {
         /// Which certificate.

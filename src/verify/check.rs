@@ -180,8 +180,9 @@ fn signatures_for(
     if candidates.is_empty() {
         let accepted: Vec<String> =
             policy.authorities.iter().map(|a| format!("{} ({})", a.name, describe(a))).collect();
+        let usable = if skipped.is_empty() { "" } else { "usable " };
         let mut message = format!(
-            "ImagePolicy {} requires {demand} [{}], but no signature was found (looked for tag {} and for \
+            "ImagePolicy {} requires {demand} [{}], but no {usable}signature was found (looked for tag {} and for \
              Sigstore bundles among the image's referrers)",
             policy.name,
             accepted.join("; "),
@@ -318,6 +319,16 @@ fn verify(
     candidate: &Candidate,
 ) -> Result<Verified, String> {
     let (key, keyless) = match (&authority.signer, &candidate.certificate) {
+        (AuthorityKind::Key(demand), Some(certificate)) if certificate.public_key() != &*demand.key => {
+            let identity = certificate.identity();
+            return Err(format!(
+                "signed with the key {} of the certificate for {} (issuer {}), not with the authority's key {}",
+                certificate.public_key().fingerprint(),
+                identity.subject.as_deref().unwrap_or("(no subject)"),
+                identity.issuer.as_deref().unwrap_or("(none)"),
+                demand.key.fingerprint()
+            ));
+        }
         (AuthorityKind::Key(demand), _) => (&*demand.key, None),
         (AuthorityKind::Keyless(demand), Some(certificate)) => (certificate.public_key(), Some((demand, certificate))),
         (AuthorityKind::Keyless(_), None) => {

@@ -224,12 +224,13 @@ impl Statement {
             .subjects
             .iter()
             .map(|s| {
+                let name = if s.name.is_empty() { String::new() } else { format!("{} ", s.name) };
                 s.digest.get("sha256").map_or_else(
                     || {
                         let algorithms: Vec<&str> = s.digest.keys().map(String::as_str).collect();
-                        format!("{} (no sha256; has {})", s.name, algorithms.join(", "))
+                        format!("{}(no sha256; has {})", name, algorithms.join(", "))
                     },
-                    |d| format!("{} sha256:{d}", s.name),
+                    |d| format!("{name}sha256:{d}"),
                 )
             })
             .collect();

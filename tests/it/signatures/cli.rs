@@ -329,3 +329,29 @@ fn an_image_no_image_policy_matches_follows_no_match() {
         }
     }
 }
+
+#[test]
+fn check_denies_a_signature_from_another_repository_workflow_saying_what_did_not_match() {
+    let mut world = World::new();
+    let image = world.image("1.4.0");
+    let attacker = syncgate_testsign::certificate::GithubWorkflow::new(
+        "evil/api",
+        ".github/workflows/release.yml",
+        "refs/heads/main",
+        "0123456789abcdef0123456789abcdef01234567",
+    );
+    let signature = world.keyless_signature(&image.digest, &attacker);
+    world.pusher.push_signatures(REPO, &image.digest, &[signature]).expect("push");
+    world.policy(KEYLESS);
+    let home = tempfile::tempdir().unwrap();
+    let reference = format!("{}/{REPO}:1.4.0", world.registry.host());
+    let policy = world.policy_path();
+    let out = syncgate_in(
+        &world,
+        home.path(),
+        &["check", "-", "-p", policy.to_str().unwrap(), "--color", "never"],
+        Some(deployment(&reference)),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_golden("check_other_repository_text", &out.stdout);
+}
