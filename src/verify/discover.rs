@@ -273,3 +273,233 @@ async fn blob(
 fn annotation(annotations: Option<&std::collections::BTreeMap<String, String>>, key: &str) -> Option<String> {
     annotations.and_then(|map| map.get(key)).cloned()
 }
+
+#[cfg(test)]
+#[allow(clippy::needless_pass_by_value, reason = "the JSON builders read better taking owned values")]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use futures::FutureExt as _;
+    use futures::future::BoxFuture;
+    use serde_json::json;
+    use sha2::Digest as _;
+
+    use super::*;
+    use crate::registry::Fetched;
+
+    /// An in-memory repository: manifests by tag or digest, blobs by digest, an optional referrers API,
+    /// and a log of what was asked.
+    #[derive(Default)]
+    struct Store {
+        manifests: HashMap<String, Vec<u8>>,
+        blobs: HashMap<String, Vec<u8>>,
+        referrers_api: Option<Vec<u8>>,
+        down: bool,
+        asked: Mutex<Vec<String>>,
+    }
+
+    fn digest_of(bytes: &[u8]) -> Digest {
+        Digest::parse(&format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))).unwrap()
+    }
+
+    impl Store {
+        fn put(&mut self, bytes: &[u8]) -> Digest {
+            let digest = digest_of(bytes);
+            self.blobs.insert(digest.to_string(), bytes.to_vec());
+            digest
+        }
+
+        fn unavailable() -> ResolveError {
+            ResolveError::Unavailable { image: "r/x".into(), registry: "r".into(), detail: "connection refused".into() }
+        }
+    }
+
+    impl Artifacts for Store {
+        fn manifest<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            reference: &'a str,
+            _: &'a [&'a str],
+        ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+            self.asked.lock().unwrap().push(format!("manifest {reference}"));
+            let found = self.manifests.get(reference).map(|body| Fetched {
+                digest: digest_of(body),
+                media_type: None,
+                body: body.clone(),
+            });
+            let down = self.down;
+            async move { if down { Err(Store::unavailable()) } else { Ok(found) } }.boxed()
+        }
+
+        fn blob<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            digest: &'a Digest,
+            limit: usize,
+        ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ResolveError>> {
+            self.asked.lock().unwrap().push(format!("blob {digest}"));
+            let found = self.blobs.get(digest.as_str()).filter(|b| b.len() <= limit).cloned();
+            async move { Ok(found) }.boxed()
+        }
+
+        fn referrers<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            subject: &'a Digest,
+        ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+            self.asked.lock().unwrap().push(format!("referrers {subject}"));
+            let found =
+                self.referrers_api.clone().map(|body| Fetched { digest: digest_of(&body), media_type: None, body });
+            async move { Ok(found) }.boxed()
+        }
+    }
+
+    fn image() -> (ImageRef, Digest) {
+        ("r.example/acme/api:1".parse().unwrap(), digest_of(b"the image manifest"))
+    }
+
+    fn layer(media_type: &str, digest: &Digest, size: usize, annotations: serde_json::Value) -> serde_json::Value {
+        json!({"mediaType": media_type, "digest": digest.to_string(), "size": size, "annotations": annotations})
+    }
+
+    fn manifest(layers: Vec<serde_json::Value>) -> Vec<u8> {
+        let config = digest_of(b"{}");
+        json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_MEDIA_TYPE,
+               "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.to_string(), "size": 2},
+               "layers": layers})
+        .to_string()
+        .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn no_signature_tag_is_no_material_after_one_request() {
+        let store = Store::default();
+        let (image, digest) = image();
+        let material = legacy(&store, &image, &digest, false).await.unwrap();
+        assert_eq!(material, Material::default());
+        assert_eq!(store.asked.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn signature_layers_carry_their_payload_and_annotations() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let payload = store.put(b"payload");
+        let annotations =
+            json!({SIGNATURE_ANNOTATION: "c2ln", CERTIFICATE_ANNOTATION: "PEM", REKOR_BUNDLE_ANNOTATION: "{}"});
+        let body = manifest(vec![layer(SIMPLE_SIGNING_MEDIA_TYPE, &payload, 7, annotations)]);
+        store.manifests.insert(tag_for(&digest, "sig"), body);
+        let material = legacy(&store, &image, &digest, false).await.unwrap();
+        assert_eq!(material.signatures.len(), 1);
+        let found = &material.signatures[0];
+        assert_eq!(found.blob, b"payload");
+        assert_eq!(found.signature.as_deref(), Some("c2ln"));
+        assert_eq!(found.certificate.as_deref(), Some("PEM"));
+        assert_eq!(found.rekor_bundle.as_deref(), Some("{}"));
+        assert_eq!(found.origin.to_string(), format!("{} layer 0", tag_for(&digest, "sig")));
+    }
+
+    #[tokio::test]
+    async fn wrong_media_type_oversized_and_missing_blobs_are_skipped_with_a_reason() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let payload = store.put(b"payload");
+        let missing = digest_of(b"never pushed");
+        let body = manifest(vec![
+            layer("application/octet-stream", &payload, 7, json!({})),
+            layer(SIMPLE_SIGNING_MEDIA_TYPE, &payload, MAX_BLOB_BYTES + 1, json!({})),
+            layer(SIMPLE_SIGNING_MEDIA_TYPE, &missing, 5, json!({})),
+        ]);
+        store.manifests.insert(tag_for(&digest, "sig"), body);
+        let material = legacy(&store, &image, &digest, false).await.unwrap();
+        assert!(material.signatures.is_empty());
+        let skipped = material.skipped.join("\n");
+        assert!(skipped.contains("layer 0: media type application/octet-stream is not"), "{skipped}");
+        assert!(skipped.contains("layer 1: blob of 4194305 bytes exceeds the 4194304-byte limit"), "{skipped}");
+        assert!(skipped.contains(&format!("layer 2: blob {missing} not found")), "{skipped}");
+    }
+
+    #[tokio::test]
+    async fn only_the_first_layers_are_read_from_a_huge_manifest() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let payload = store.put(b"payload");
+        let layers = (0..MAX_LAYERS + 8).map(|_| layer(SIMPLE_SIGNING_MEDIA_TYPE, &payload, 7, json!({}))).collect();
+        store.manifests.insert(tag_for(&digest, "sig"), manifest(layers));
+        let material = legacy(&store, &image, &digest, false).await.unwrap();
+        assert_eq!(material.signatures.len(), MAX_LAYERS);
+        assert!(material.skipped[0].contains(&format!("has {} layers; only the first {MAX_LAYERS}", MAX_LAYERS + 8)));
+    }
+
+    #[tokio::test]
+    async fn a_registry_failure_is_an_error_not_an_absence() {
+        let store = Store { down: true, ..Store::default() };
+        let (image, digest) = image();
+        let error = legacy(&store, &image, &digest, true).await.unwrap_err();
+        assert!(error.to_string().starts_with("cannot read signatures: "), "{error}");
+    }
+
+    fn referrer(store: &mut Store, subject: &Digest, predicate: &str) -> (Digest, serde_json::Value) {
+        let bundle = store.put(format!("bundle for {predicate}").as_bytes());
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&manifest(vec![layer(BUNDLE_MEDIA_TYPES[0], &bundle, 10, json!({}))])).unwrap();
+        body["subject"] = json!({"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": subject.to_string(), "size": 1});
+        body["annotations"] = json!({BUNDLE_PREDICATE_TYPE_ANNOTATION: predicate});
+        let bytes = body.to_string().into_bytes();
+        let manifest_digest = digest_of(&bytes);
+        store.manifests.insert(manifest_digest.to_string(), bytes.clone());
+        let entry = json!({"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": manifest_digest.to_string(), "size": bytes.len(),
+                           "annotations": {BUNDLE_PREDICATE_TYPE_ANNOTATION: predicate}});
+        (manifest_digest, entry)
+    }
+
+    fn index(entries: Vec<serde_json::Value>) -> Vec<u8> {
+        json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE, "manifests": entries})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn referrers_come_from_the_api_when_the_registry_has_it() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let (_, entry) = referrer(&mut store, &digest, "https://sigstore.dev/cosign/sign/v1");
+        store.referrers_api = Some(index(vec![entry]));
+        let mut skipped = Vec::new();
+        let found = referred(&store, &image, &digest, &|_| true, &mut skipped).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].bundle, b"bundle for https://sigstore.dev/cosign/sign/v1");
+        let asked = store.asked.lock().unwrap().clone();
+        assert!(!asked.contains(&format!("manifest {}", tag_for(&digest, ""))), "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn referrers_fall_back_to_the_tag_schema_and_skip_unwanted_predicates() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let (_, wanted) = referrer(&mut store, &digest, "https://slsa.dev/provenance/v1");
+        let (unwanted_digest, unwanted) = referrer(&mut store, &digest, "https://spdx.dev/Document");
+        store.manifests.insert(tag_for(&digest, ""), index(vec![wanted, unwanted]));
+        let mut skipped = Vec::new();
+        let only_provenance = |p: Option<&str>| p == Some("https://slsa.dev/provenance/v1");
+        let found = referred(&store, &image, &digest, &only_provenance, &mut skipped).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].predicate_type.as_deref(), Some("https://slsa.dev/provenance/v1"));
+        let asked = store.asked.lock().unwrap().clone();
+        assert!(!asked.contains(&format!("manifest {unwanted_digest}")), "an unwanted referrer was fetched: {asked:?}");
+    }
+
+    #[tokio::test]
+    async fn a_referrer_about_another_subject_is_skipped() {
+        let mut store = Store::default();
+        let (image, digest) = image();
+        let other = digest_of(b"another image");
+        let (_, entry) = referrer(&mut store, &other, "https://sigstore.dev/cosign/sign/v1");
+        store.referrers_api = Some(index(vec![entry]));
+        let mut skipped = Vec::new();
+        let found = referred(&store, &image, &digest, &|_| true, &mut skipped).await.unwrap();
+        assert!(found.is_empty());
+        assert!(skipped[0].ends_with("names another subject"), "{skipped:?}");
+    }
+}
