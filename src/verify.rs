@@ -12,6 +12,7 @@ pub mod dsse;
 pub mod evidence;
 pub mod key;
 pub mod require;
+pub mod sct;
 pub mod tlog;
 pub mod trust;
 

@@ -22,7 +22,7 @@ use crate::report::{Mode, RuleInfo, SourceLocation};
 use crate::verify::key::PublicKey;
 use crate::verify::require::{
     Condition, ConditionTest, Extension, ExtensionMatch, FullMatch, IdentityMatch, JsonPath, KeylessAuthority,
-    SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1, SlsaRequirements, StringMatch,
+    SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1, SctRequirement, SlsaRequirements, StringMatch,
 };
 use crate::verify::trust::TrustRoot;
 
@@ -306,6 +306,8 @@ struct RawAuthority {
 struct RawKeyless {
     identities: Vec<RawIdentity>,
     extensions: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    sct: SctRequirement,
 }
 
 #[derive(Deserialize)]
@@ -571,7 +573,7 @@ fn keyless_authority(doc: &Doc<'_>, field: &str, raw: RawKeyless) -> Result<Keyl
         let raw: RawMatch = doc.typed_at(&field, value)?;
         extensions.push(ExtensionMatch { extension, expected: string_match(doc, &field, raw)? });
     }
-    Ok(KeylessAuthority { identities, extensions })
+    Ok(KeylessAuthority { identities, extensions, sct: raw.sct })
 }
 
 /// Exactly one of an exact value (`issuer`) and a regular expression (`issuerRegExp`).

@@ -17,7 +17,8 @@ use super::dsse::{Envelope, Statement};
 use super::evidence::{Attestation, Evidence, Refusal, Signature, Signer};
 use super::explain;
 use super::key::PublicKey;
-use super::require::{self, Mismatch};
+use super::require::{self, Mismatch, SctRequirement};
+use super::sct;
 use super::tlog::{self, LogEntry, LogProof, Logged, SignerMaterial};
 use super::trust::TrustRoot;
 use crate::image::Digest;
@@ -310,8 +311,8 @@ fn first_verified<'c>(
 }
 
 /// Verifies one candidate for one authority, cheapest and most telling checks first: the signature,
-/// what it signs, the transparency log entry (which also dates it), then the certificate and the
-/// identity it names.
+/// what it signs, the transparency log entry (which also dates it), then the certificate, its
+/// embedded SCT when the authority requires one, and the identity it names.
 fn verify(
     authority: &Authority,
     trust: &TrustRoot,
@@ -393,13 +394,16 @@ fn verify(
                     logged.log_index
                 ));
             }
-            let issuer = trust
-                .verify_certificate(certificate, &candidate.chain, logged.integrated_time)
+            let path = trust
+                .verify_certificate_path(certificate, &candidate.chain, logged.integrated_time)
                 .map_err(|e| explain(&e))?;
+            if demand.sct == SctRequirement::Required {
+                sct::verify_embedded_scts(certificate, path.issuer, trust).map_err(|e| explain(&e))?;
+            }
             require::match_identity(demand, certificate.identity()).map_err(|m| mismatch_text(&m))?;
             Signer::Keyless {
                 identity: Box::new(certificate.identity().clone()),
-                certificate_authority: issuer.uri.clone(),
+                certificate_authority: path.authority.uri.clone(),
             }
         }
     };

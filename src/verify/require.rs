@@ -279,6 +279,19 @@ pub struct ExtensionMatch {
     pub expected: StringMatch,
 }
 
+/// Whether a keyless certificate must carry an embedded SCT from a certificate transparency log of the
+/// trust root (policy field `keyless.sct`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SctRequirement {
+    /// At least one embedded SCT must verify with a CT log of the trust root, as cosign and
+    /// policy-controller require by default.
+    Required,
+    /// Embedded SCTs are not looked at (the default).
+    #[default]
+    Ignore,
+}
+
 /// What a keyless (Fulcio certificate) signer must be: one of `identities`, and every extension.
 #[derive(Debug, Clone)]
 pub struct KeylessAuthority {
@@ -286,6 +299,8 @@ pub struct KeylessAuthority {
     pub identities: Vec<IdentityMatch>,
     /// Required extension values (all of them).
     pub extensions: Vec<ExtensionMatch>,
+    /// Whether the certificate must carry a verified SCT.
+    pub sct: SctRequirement,
 }
 
 /// Checks a certificate's signer against a keyless authority: some identity must match (issuer and

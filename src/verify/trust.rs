@@ -103,6 +103,16 @@ pub struct CertificateAuthority {
     pub valid_for: Validity,
 }
 
+/// A validated certificate path: the certificate authority it leads to, and the certificate that
+/// signed the leaf (an intermediate of the authority or of the signature, or the authority's root).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificatePath<'r, 'c> {
+    /// The certificate authority of the trust root the path leads to.
+    pub authority: &'r CertificateAuthority,
+    /// The leaf's issuer on the validated path: whose key the leaf's signature verified with.
+    pub issuer: &'c Certificate,
+}
+
 /// Everything a Sigstore verification trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustRoot {
@@ -249,8 +259,9 @@ impl TrustRoot {
                 .enumerate()
                 .map(|(index, authority)| certificate_authority(authority, &format!("certificateAuthorities[{index}]")))
                 .collect::<Result<_, _>>()?,
-            // SCTs are not verified, so a CT log whose key cannot be read (staging lists a PKCS#1 RSA
-            // key) is left out rather than failing the whole trust root.
+            // A CT log whose key cannot be read (staging lists a PKCS#1 RSA key) is left out rather than
+            // failing the whole trust root: SCT verification is optional, and an SCT from a left-out
+            // log then counts as one from a log the trust root does not list.
             ctlogs: raw
                 .ctlogs
                 .unwrap_or_default()
@@ -292,6 +303,17 @@ impl TrustRoot {
         intermediates: &[Certificate],
         at: Timestamp,
     ) -> Result<&CertificateAuthority, CertificateError> {
+        self.verify_certificate_path(leaf, intermediates, at).map(|path| path.authority)
+    }
+
+    /// As [`TrustRoot::verify_certificate`], and also returns the certificate that issued `leaf` on the
+    /// validated path (what an embedded SCT's issuer key hash is computed over).
+    pub fn verify_certificate_path<'r: 'c, 'i: 'c, 'c>(
+        &'r self,
+        leaf: &Certificate,
+        intermediates: &'i [Certificate],
+        at: Timestamp,
+    ) -> Result<CertificatePath<'r, 'c>, CertificateError> {
         if self.certificate_authorities.is_empty() {
             return Err(CertificateError::NoCertificateAuthority);
         }
@@ -326,6 +348,7 @@ impl TrustRoot {
         let end_entity = EndEntityCert::try_from(&leaf_der).map_err(|error| invalid_path(describe_webpki(&error)))?;
 
         let chosen = Cell::new(None);
+        let chosen_issuer: Cell<Option<&'c Certificate>> = Cell::new(None);
         let turned_down = RefCell::new(Vec::new());
         let attribute = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
             let index = anchors
@@ -334,15 +357,21 @@ impl TrustRoot {
                 .and_then(|position| anchored.get(position).copied())
                 .ok_or(webpki::Error::UnknownIssuer)?;
             let authority = self.certificate_authorities.get(index).ok_or(webpki::Error::UnknownIssuer)?;
-            let listed = |der: &[u8]| authority.chain.iter().chain(intermediates).any(|known| known.der() == der);
-            if !path.intermediate_certificates().all(|certificate| listed(certificate.der().as_ref())) {
+            let known = |der: &[u8]| authority.chain.iter().chain(intermediates).find(|known| known.der() == der);
+            if !path.intermediate_certificates().all(|certificate| known(certificate.der().as_ref()).is_some()) {
                 return Err(webpki::Error::UnknownIssuer);
             }
             if !authority.valid_for.contains(at) || authority.chain.last().is_some_and(|root| !root.is_valid_at(at)) {
                 turned_down.borrow_mut().push(index);
                 return Err(webpki::Error::UnknownIssuer);
             }
+            // The first intermediate signed the leaf; without intermediates the root (the anchor) did.
+            let issuer = match path.intermediate_certificates().next() {
+                Some(certificate) => known(certificate.der().as_ref()),
+                None => authority.chain.last(),
+            };
             chosen.set(Some(index));
+            chosen_issuer.set(issuer);
             Ok(())
         };
         let verified = end_entity.verify_for_usage(
@@ -358,6 +387,8 @@ impl TrustRoot {
             Ok(_) => chosen
                 .get()
                 .and_then(|index| self.certificate_authorities.get(index))
+                .zip(chosen_issuer.get())
+                .map(|(authority, issuer)| CertificatePath { authority, issuer })
                 .ok_or_else(|| invalid_path("the validated path leads to no listed certificate authority".to_owned())),
             Err(error) => Err(match turned_down.borrow().first() {
                 Some(&index) => self.authority_not_valid(index, leaf, at),
@@ -1200,6 +1231,41 @@ mod tests {
         // cosign's chain annotation carries the intermediate and the root.
         let supplied = [fulcio.intermediate.certificate(), fulcio.root.certificate()];
         root.verify_certificate(&leaf, &supplied, signing_time()).unwrap();
+    }
+
+    #[test]
+    fn the_path_names_the_certificate_that_signed_the_leaf() {
+        let fulcio = Fulcio::new();
+        let leaf = fulcio.leaf(&rcgen::PKCS_ECDSA_P256_SHA256);
+        // An intermediate of the same name and root but another key is on offer too; it did not sign the leaf.
+        let impostor = fulcio.root.intermediate(
+            "sigstore-intermediate",
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+            Some(vec![ExtendedKeyUsagePurpose::CodeSigning]),
+        );
+        let supplied = [impostor.certificate()];
+        let root = fulcio.trust_root();
+        let path = root.verify_certificate_path(&leaf, &supplied, signing_time()).unwrap();
+        assert_eq!(path.issuer, &fulcio.intermediate.certificate());
+        assert_eq!(path.authority, &root.certificate_authorities[0]);
+
+        // The intermediate only comes with the signature.
+        let root_only = TrustRoot {
+            certificate_authorities: vec![CertificateAuthority {
+                uri: "https://fulcio.syncgate.test".to_owned(),
+                chain: vec![fulcio.root.certificate()],
+                valid_for: Validity::default(),
+            }],
+            ..TrustRoot::default()
+        };
+        let supplied = [impostor.certificate(), fulcio.intermediate.certificate()];
+        let path = root_only.verify_certificate_path(&leaf, &supplied, signing_time()).unwrap();
+        assert_eq!(path.issuer, &supplied[1]);
+
+        // A leaf the root signed itself.
+        let direct = Certificate::from_der(&fulcio.root.issue(&leaf_params(WORKFLOW), &rcgen::PKCS_ED25519)).unwrap();
+        let path = root_only.verify_certificate_path(&direct, &[], signing_time()).unwrap();
+        assert_eq!(path.issuer, &fulcio.root.certificate());
     }
 
     #[test]

@@ -170,6 +170,16 @@ fn inline_pem_key_and_optional_log_need_no_trust_root() {
     assert!(matches!(&p.authorities[0].signer, Signer::Key(k) if k.source == KeySource::Inline));
 }
 
+#[rstest]
+#[case::default("", SctRequirement::Ignore)]
+#[case::required("        sct: required\n", SctRequirement::Required)]
+#[case::ignore("        sct: ignore\n", SctRequirement::Ignore)]
+fn keyless_sct_is_ignored_unless_required(#[case] sct: &str, #[case] expected: SctRequirement) {
+    let set = Dir::new().load(&with_authorities(&format!("    - name: k\n{KEYLESS}{sct}"))).unwrap();
+    let Signer::Keyless(keyless) = &set.images[0].authorities[0].signer else { panic!("keyless") };
+    assert_eq!(keyless.sct, expected);
+}
+
 // ---- every class of schema error names its field ----
 
 #[rstest]
@@ -351,6 +361,26 @@ const KEYLESS: &str = "      keyless:\n        identities:\n          - {issuer:
     "    - name: k\n      key: {file: \"\"}\n",
     "spec.authorities[0].key.file",
     "must name a file"
+)]
+#[case::unknown_sct_value(
+    &format!("    - name: k\n{KEYLESS}        sct: always\n"),
+    "spec.authorities[0].keyless.sct",
+    "unknown variant `always`, expected `required` or `ignore`"
+)]
+#[case::sct_not_a_string(
+    &format!("    - name: k\n{KEYLESS}        sct: true\n"),
+    "spec.authorities[0].keyless.sct",
+    "invalid type: boolean `true`, expected string or map"
+)]
+#[case::sct_outside_keyless(
+    &format!("    - name: k\n      sct: required\n{KEYLESS}"),
+    "spec.authorities[0].sct",
+    "unknown field `sct`"
+)]
+#[case::sct_on_a_key(
+    "    - name: k\n      key: {file: keys/release.pub, sct: required}\n",
+    "spec.authorities[0].key.sct",
+    "unknown field `sct`"
 )]
 fn authority_errors(#[case] authorities: &str, #[case] field: &str, #[case] message: &str) {
     let error = invalid(Dir::new().load(&with_authorities(authorities)));

@@ -56,6 +56,7 @@ fn release_workflow() -> KeylessAuthority {
             },
             ExtensionMatch { extension: Extension::SourceRepositoryRef, expected: regex("^refs/tags/v.*") },
         ],
+        sct: SctRequirement::Ignore,
     }
 }
 
@@ -75,6 +76,7 @@ fn regexp_is_anchored_a_value_that_only_contains_the_pattern_fails() {
     let authority = KeylessAuthority {
         identities: vec![IdentityMatch { issuer: exact(GITHUB), subject: regex(r"github\.com/acme/api") }],
         extensions: vec![],
+        sct: SctRequirement::Ignore,
     };
     let err = match_identity(&authority, &github_release_identity()).unwrap_err();
     assert_eq!(
@@ -133,6 +135,7 @@ fn extension_absent_differs_from_extension_different(#[case] found: Option<&str>
             extension: Extension::SourceRepositoryRef,
             expected: exact("refs/tags/v1.4.0"),
         }],
+        sct: SctRequirement::Ignore,
     };
     assert_eq!(messages(&match_identity(&authority, &identity).unwrap_err()), [message]);
 }
@@ -191,6 +194,7 @@ fn when_no_identity_matches_the_closest_ones_are_reported_with_their_index() {
             },
         ],
         extensions: vec![],
+        sct: SctRequirement::Ignore,
     };
     let err = match_identity(&authority, &github_release_identity()).unwrap_err();
     assert_eq!(
@@ -206,6 +210,7 @@ fn missing_issuer_and_subject_are_named() {
     let authority = KeylessAuthority {
         identities: vec![IdentityMatch { issuer: exact(GITHUB), subject: exact(RELEASE_SUBJECT) }],
         extensions: vec![],
+        sct: SctRequirement::Ignore,
     };
     let err = match_identity(&authority, &SignerIdentity::default()).unwrap_err();
     assert_eq!(
@@ -234,7 +239,7 @@ fn extensions_are_checked_even_when_the_identity_matches() {
 
 #[test]
 fn an_authority_without_identities_matches_nothing() {
-    let authority = KeylessAuthority { identities: vec![], extensions: vec![] };
+    let authority = KeylessAuthority { identities: vec![], extensions: vec![], sct: SctRequirement::Ignore };
     assert!(match_identity(&authority, &github_release_identity()).is_err());
 }
 

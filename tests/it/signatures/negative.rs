@@ -1164,3 +1164,47 @@ async fn bundle_from_another_repository_workflow_names_subject_and_source_reposi
         ],
     );
 }
+
+/// [`KEYLESS`] with `sct: required` on the release workflow authority.
+fn keyless_requiring_sct() -> String {
+    format!("{KEYLESS}        sct: required\n")
+}
+
+#[tokio::test]
+async fn sct_required_accepts_a_certificate_with_a_valid_embedded_sct() {
+    let mut world = World::new();
+    let image = world.image("1.4.0");
+    // The test CA embeds an SCT from the CT log the trust root lists.
+    let layer = world.keyless_signature(&image.digest, &World::release_workflow());
+    world.pusher.push_signatures(REPO, &image.digest, &[layer]).unwrap();
+    let set = world.policy(&keyless_requiring_sct());
+    let evidence = world.verify(&set, "1.4.0", &image.digest).await.expect("verified");
+    assert_eq!(evidence.signatures[0].authority, "release-workflow");
+}
+
+#[tokio::test]
+async fn sct_required_refuses_a_certificate_issued_without_sct() {
+    let mut world = World::new();
+    let image = world.image("1.4.0");
+    let key = KeyPair::generate(Algorithm::EcdsaP256).unwrap();
+    let request = World::release_workflow().leaf_request(key.public_key().clone());
+    let certificate = world.env.ca.issue(&request).unwrap();
+    let layer = world.certified_signature(&image.digest, &key, &certificate);
+    world.pusher.push_signatures(REPO, &image.digest, &[layer]).unwrap();
+
+    // Without the demand the signature is fine; with it, the missing SCT is named.
+    world.verify(&world.policy(KEYLESS), "1.4.0", &image.digest).await.expect("verified without sct: required");
+    let set = world.policy(&keyless_requiring_sct());
+    let outcome = world.verify(&set, "1.4.0", &image.digest).await;
+    refusal(
+        &outcome,
+        IMAGE_SIGNATURE,
+        &[
+            "sha256-",
+            &format!(
+                "certificate \"{RELEASE_SUBJECT}\" has no embedded SCT (extension 1.3.6.1.4.1.11129.2.4.2), and the \
+                 authority requires one from a certificate transparency log of the trust root (sct: required)"
+            ),
+        ],
+    );
+}
