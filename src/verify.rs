@@ -1,8 +1,9 @@
 //! Signatures and provenance: which signing material is stored next to a pinned image, and whether it
 //! proves what the image's `ImagePolicy` demands, verified against the digest the registry step pinned.
 //!
-//! [`Verifier`] is the edge (registry reads, a cache of evidence by digest and policy hash);
-//! [`check::evaluate`] is the pure decision over what was read.
+//! [`Verifier`] is the edge (registry reads, a cache of evidence by digest and policy hash, trust roots
+//! fetched from TUF repositories by [`tuf::TufRoots`]); [`check::evaluate`] is the pure decision over
+//! what was read, with the trust root already resolved.
 
 pub mod bundle;
 pub mod certificate;
@@ -15,9 +16,10 @@ pub mod require;
 pub mod sct;
 pub mod tlog;
 pub mod trust;
+pub mod tuf;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
@@ -26,8 +28,10 @@ use futures::future::BoxFuture;
 use self::check::{COSIGN_SIGN_PREDICATE, IMAGE_SIGNATURE, Outcome};
 pub use self::evidence::Verification;
 use self::evidence::{Evidence, Refusal};
+use self::trust::TrustRoot;
+use self::tuf::TufRoots;
 use crate::image::{Digest, ImageRef};
-use crate::policy::image::ImagePolicy;
+use crate::policy::image::{ImagePolicy, TrustRootSource};
 use crate::registry::Artifacts;
 
 /// What verification said about one pinned image.
@@ -67,11 +71,12 @@ pub const EVIDENCE_TTL: Duration = Duration::from_secs(60 * 60);
 /// Most evidence entries kept in memory.
 const EVIDENCE_ENTRIES: usize = 10_000;
 
-/// Verifies images over a registry, remembering what it proved.
+/// Verifies images over a registry, remembering what it proved and the trust roots it fetched.
 pub struct Verifier<A> {
     store: A,
     ttl: Duration,
     evidence: Mutex<HashMap<(String, String), (Evidence, Instant)>>,
+    tuf: TufRoots,
 }
 
 impl<A: Artifacts> Verifier<A> {
@@ -82,7 +87,15 @@ impl<A: Artifacts> Verifier<A> {
 
     /// A verifier caching evidence for `ttl` (zero: no caching).
     pub fn with_ttl(store: A, ttl: Duration) -> Self {
-        Verifier { store, ttl, evidence: Mutex::default() }
+        Verifier { store, ttl, evidence: Mutex::default(), tuf: TufRoots::new() }
+    }
+
+    /// Fetches `trustRoot: {tuf: …}` trust roots with `roots` (refresh interval, default cache
+    /// directory) instead of [`TufRoots::new`].
+    #[must_use]
+    pub fn with_tuf_roots(mut self, roots: TufRoots) -> Self {
+        self.tuf = roots;
+        self
     }
 
     /// The registry client.
@@ -90,8 +103,22 @@ impl<A: Artifacts> Verifier<A> {
         &self.store
     }
 
+    /// The trust root `policy` names: its file, or what its TUF repository serves (fetched on first
+    /// use), or an empty one when it needs none.
+    async fn trust_root(&self, policy: &ImagePolicy) -> Result<Arc<TrustRoot>, tuf::TufError> {
+        match &policy.trust_root {
+            None => Ok(Arc::new(TrustRoot::empty())),
+            Some(TrustRootSource::File(file)) => Ok(Arc::clone(&file.root)),
+            Some(TrustRootSource::Tuf(source)) => self.tuf.trust_root(source).await,
+        }
+    }
+
     async fn verify_uncached(&self, policy: &ImagePolicy, image: &ImageRef, digest: &Digest) -> Outcome {
         let name = format!("{}/{}", image.registry(), image.repository());
+        let trust = match self.trust_root(policy).await {
+            Ok(trust) => trust,
+            Err(error) => return Err(vec![undecided(&name, digest, &error.to_string())]),
+        };
         let attestations = !policy.attestations.is_empty();
         // Legacy tags first: one manifest and one blob per signature, and no referrer lookups at all
         // when they already satisfy the policy.
@@ -99,7 +126,7 @@ impl<A: Artifacts> Verifier<A> {
             Ok(material) => material,
             Err(error) => return Err(vec![undecided(&name, digest, &error.to_string())]),
         };
-        let outcome = check::evaluate(policy, &name, digest, &material);
+        let outcome = check::evaluate(policy, &trust, &name, digest, &material);
         if outcome.is_ok() {
             return outcome;
         }
@@ -111,7 +138,7 @@ impl<A: Artifacts> Verifier<A> {
             Ok(bundles) if bundles.is_empty() => outcome,
             Ok(bundles) => {
                 material.bundles = bundles;
-                check::evaluate(policy, &name, digest, &material)
+                check::evaluate(policy, &trust, &name, digest, &material)
             }
             Err(error) => Err(vec![undecided(&name, digest, &error.to_string())]),
         }

@@ -441,8 +441,9 @@ pub fn from_stream(stream: &manifest::Stream) -> Result<PolicySet, PolicyError> 
         if root.as_map().is_none() {
             return Err(doc.error("", format!("a policy document must be a mapping, found {}", root.type_name())));
         }
-        if is_trusted_root(root) {
-            // An ImagePolicy's trustRoot file, found by walking a policy directory: not a policy.
+        if is_trusted_root(root) || is_tuf_root(root) {
+            // An ImagePolicy's trustRoot file or initial TUF root, found by walking a policy
+            // directory: not a policy.
             continue;
         }
         match root.get("apiVersion").and_then(Node::as_str) {
@@ -671,6 +672,13 @@ fn is_trusted_root(root: &Node) -> bool {
             .get("mediaType")
             .and_then(Node::as_str)
             .is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.trustedroot"))
+}
+
+/// Whether a document is TUF root metadata (no `apiVersion`, `signed._type: root`, `signatures`).
+fn is_tuf_root(root: &Node) -> bool {
+    root.get("apiVersion").is_none()
+        && root.get("signatures").is_some()
+        && root.get("signed").and_then(|signed| signed.get("_type")).and_then(Node::as_str) == Some("root")
 }
 
 fn workload_kind(doc: &Doc<'_>) -> Result<WorkloadKind, PolicyError> {

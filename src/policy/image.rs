@@ -3,8 +3,9 @@
 //! [`ImagePolicy`].
 //!
 //! Owns the schema and its validation, and reads the files a policy names (public keys, the trust
-//! root) once, at load, so a bad file is a load error and the policy hash covers what was read. It
-//! verifies nothing: matching lives in [`crate::verify::require`].
+//! root, a TUF repository's initial root) once, at load, so a bad file is a load error and the policy
+//! hash covers what was read. It verifies nothing and fetches nothing: matching lives in
+//! [`crate::verify::require`], TUF fetching in [`crate::verify::tuf`].
 
 use std::fmt;
 use std::io::Read as _;
@@ -25,6 +26,7 @@ use crate::verify::require::{
     SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1, SctRequirement, SlsaRequirements, StringMatch,
 };
 use crate::verify::trust::TrustRoot;
+use crate::verify::tuf::{self, TufSource};
 
 /// Rule id of findings about an image's signatures (no authority satisfied, too few satisfied).
 pub const IMAGE_SIGNATURE: &str = "image-signature";
@@ -220,6 +222,26 @@ impl fmt::Debug for TrustRootFile {
     }
 }
 
+/// Where an `ImagePolicy`'s Sigstore trust root comes from.
+#[derive(Debug, Clone)]
+pub enum TrustRootSource {
+    /// A `trusted_root.json` file, read at load (`trustRoot: {file: …}`).
+    File(TrustRootFile),
+    /// A TUF repository serving it (`trustRoot: {tuf: …}`), fetched by the verifier on first use.
+    Tuf(Arc<TufSource>),
+}
+
+impl TrustRootSource {
+    /// The trust root read at load: `Some` for a file, `None` for a TUF repository.
+    #[must_use]
+    pub fn loaded(&self) -> Option<&Arc<TrustRoot>> {
+        match self {
+            TrustRootSource::File(file) => Some(&file.root),
+            TrustRootSource::Tuf(_) => None,
+        }
+    }
+}
+
 /// An `ImagePolicy`: the signatures and attestations the images it matches must carry.
 #[derive(Debug, Clone)]
 pub struct ImagePolicy {
@@ -238,11 +260,12 @@ pub struct ImagePolicy {
     /// Required attestations, in document order.
     pub attestations: Vec<AttestationRequirement>,
     /// The trust root for keyless signatures and transparency log entries.
-    pub trust_root: Option<TrustRootFile>,
+    pub trust_root: Option<TrustRootSource>,
     /// How this policy's images are written back; takes precedence over a `WorkloadPolicy` rewrite.
     pub rewrite: Option<Rewrite>,
-    /// `sha256:<hex>` over the canonical spec and the bytes of the key and trust-root files it names:
-    /// a cached verification result is valid for one image digest and one policy hash.
+    /// `sha256:<hex>` over the canonical spec (TUF settings included) and the bytes of the key,
+    /// trust-root and initial TUF root files it names: a cached verification result is valid for one
+    /// image digest and one policy hash.
     pub hash: String,
     /// Where the document is.
     pub location: SourceLocation,
@@ -287,7 +310,7 @@ struct RawSpec {
     authorities: Vec<RawAuthority>,
     #[serde(default)]
     attestations: Vec<RawAttestation>,
-    trust_root: Option<RawFile>,
+    trust_root: Option<RawTrustRoot>,
     rewrite: Option<Rewrite>,
 }
 
@@ -328,8 +351,19 @@ struct RawKey {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFile {
-    file: String,
+struct RawTrustRoot {
+    file: Option<String>,
+    tuf: Option<RawTuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawTuf {
+    url: String,
+    targets_url: Option<String>,
+    root: String,
+    cache_dir: Option<String>,
+    target: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -480,18 +514,14 @@ pub(super) fn image_policy(doc: &Doc<'_>) -> Result<ImagePolicy, PolicyError> {
         (Signer::Key(_), TransparencyLog::Optional) => None,
     });
     let trust_root = match (spec.trust_root, needs_root) {
-        (Some(raw), _) => {
-            let field = "spec.trustRoot.file";
-            let (path, bytes) = read_file(doc, field, &raw.file)?;
-            let root = TrustRoot::from_json(&bytes)
-                .map_err(|e| doc.error(field, format!("{} is not a valid trusted root: {e}", path.display())))?;
-            files.push((field.to_owned(), bytes));
-            Some(TrustRootFile { path, root: Arc::new(root) })
-        }
+        (Some(raw), _) => Some(trust_root(doc, raw, &mut files)?),
         (None, Some(why)) => {
             return Err(doc.error(
                 "spec.trustRoot",
-                format!("missing: {why}; set trustRoot: {{file: trusted_root.json}} (a Sigstore trusted_root.json)"),
+                format!(
+                    "missing: {why}; set trustRoot: {{file: trusted_root.json}} (a Sigstore trusted_root.json) or \
+                     trustRoot: {{tuf: {{url: …, root: root.json}}}} (fetched from a TUF repository)"
+                ),
             ));
         }
         (None, None) => None,
@@ -510,6 +540,93 @@ pub(super) fn image_policy(doc: &Doc<'_>) -> Result<ImagePolicy, PolicyError> {
         hash: policy_hash(json.get("spec").unwrap_or(&Value::Null), &files),
         location: doc.location.clone(),
     })
+}
+
+/// `spec.trustRoot`: exactly one of a `trusted_root.json` file and a TUF repository.
+fn trust_root(
+    doc: &Doc<'_>,
+    raw: RawTrustRoot,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<TrustRootSource, PolicyError> {
+    match (raw.file, raw.tuf) {
+        (Some(file), None) => {
+            let field = "spec.trustRoot.file";
+            let (path, bytes) = read_file(doc, field, &file)?;
+            let root = TrustRoot::from_json(&bytes)
+                .map_err(|e| doc.error(field, format!("{} is not a valid trusted root: {e}", path.display())))?;
+            files.push((field.to_owned(), bytes));
+            Ok(TrustRootSource::File(TrustRootFile { path, root: Arc::new(root) }))
+        }
+        (None, Some(tuf)) => Ok(TrustRootSource::Tuf(Arc::new(tuf_source(doc, "spec.trustRoot.tuf", tuf, files)?))),
+        (Some(_), Some(_)) => Err(doc.error("spec.trustRoot", "set exactly one of file or tuf, not both")),
+        (None, None) => Err(doc.error(
+            "spec.trustRoot",
+            "set exactly one of file (a Sigstore trusted_root.json) or tuf (a TUF repository serving one)",
+        )),
+    }
+}
+
+/// `spec.trustRoot.tuf`: the repository's URLs, the initial root (read and checked now; nothing is
+/// fetched at load), the cache directory and the target.
+fn tuf_source(
+    doc: &Doc<'_>,
+    field: &str,
+    raw: RawTuf,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<TufSource, PolicyError> {
+    let url = base_url(doc, &format!("{field}.url"), &raw.url)?;
+    let targets_url = if let Some(text) = raw.targets_url {
+        base_url(doc, &format!("{field}.targetsUrl"), &text)?
+    } else {
+        base_url(doc, &format!("{field}.url"), &format!("{}/targets", url.as_str().trim_end_matches('/')))?
+    };
+    let root_field = format!("{field}.root");
+    let (root_path, bytes) = read_file(doc, &root_field, &raw.root)?;
+    tuf::check_initial_root(&bytes).map_err(|e| doc.error(&root_field, format!("{}: {e}", root_path.display())))?;
+    let cache_dir = match raw.cache_dir {
+        None => None,
+        Some(dir) if dir.is_empty() => return Err(doc.error(&format!("{field}.cacheDir"), "must not be empty")),
+        Some(dir) if !Path::new(&dir).is_absolute() => {
+            return Err(doc.error(
+                &format!("{field}.cacheDir"),
+                format!(
+                    "\"{dir}\" is relative: give an absolute directory (or omit it for $XDG_CACHE_HOME/syncgate/tuf)"
+                ),
+            ));
+        }
+        Some(dir) => Some(PathBuf::from(dir)),
+    };
+    let target = raw.target.unwrap_or_else(|| tuf::DEFAULT_TARGET.to_owned());
+    let target_field = format!("{field}.target");
+    if target.is_empty() {
+        return Err(doc.error(&target_field, "must not be empty"));
+    }
+    match tough::TargetName::new(target.as_str()) {
+        Ok(name) if name.resolved() == target => {}
+        _ => {
+            return Err(doc.error(&target_field, format!("\"{target}\" is not a plain TUF target name")));
+        }
+    }
+    files.push((root_field, bytes.clone()));
+    Ok(TufSource { url, targets_url, root_path, initial_root: bytes.into(), cache_dir, target })
+}
+
+/// An `http` or `https` base URL without query, fragment or credentials.
+fn base_url(doc: &Doc<'_>, field: &str, text: &str) -> Result<reqwest::Url, PolicyError> {
+    if text.is_empty() {
+        return Err(doc.error(field, "must not be empty"));
+    }
+    let url = reqwest::Url::parse(text).map_err(|e| doc.error(field, format!("\"{text}\" is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(doc.error(field, format!("\"{text}\" must be an http or https URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(doc.error(field, format!("\"{text}\" must not have a query or fragment")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(doc.error(field, format!("\"{text}\" must not carry credentials")));
+    }
+    Ok(url)
 }
 
 fn check_name(doc: &Doc<'_>, field: &str, name: &str) -> Result<(), PolicyError> {

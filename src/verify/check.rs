@@ -74,10 +74,9 @@ struct Verified {
     statement: Option<Statement>,
 }
 
-/// Checks `material` found for `digest` of `image` against `policy`.
-pub fn evaluate(policy: &ImagePolicy, image: &str, digest: &Digest, material: &Material) -> Outcome {
-    let empty = TrustRoot::empty();
-    let trust = policy.trust_root.as_ref().map_or(&empty, |file| &*file.root);
+/// Checks `material` found for `digest` of `image` against `policy`, with `trust` the trust root the
+/// policy names (its file, or what its TUF repository served; empty when it needs none).
+pub fn evaluate(policy: &ImagePolicy, trust: &TrustRoot, image: &str, digest: &Digest, material: &Material) -> Outcome {
     let mut skipped = material.skipped.clone();
     let mut signatures = Vec::new();
     let mut attestations = Vec::new();

@@ -5,6 +5,7 @@
 
 mod cli;
 mod negative;
+mod tuf;
 
 use std::path::PathBuf;
 

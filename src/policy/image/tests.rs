@@ -128,7 +128,7 @@ fn full_document_loads_with_every_field() {
     assert_eq!(vulnerabilities.conditions.len(), 2);
     assert!(matches!(vulnerabilities.conditions[0].test, ConditionTest::Equals(ref v) if *v == json!(0)));
 
-    let root = p.trust_root.as_ref().unwrap();
+    let Some(TrustRootSource::File(root)) = p.trust_root.as_ref() else { panic!("a trust root file") };
     assert_eq!(root.path, Path::new(FIXTURES).join("trusted_root.json"));
 }
 
@@ -555,6 +555,224 @@ fn an_image_policy_may_share_its_name_with_a_workload_policy() {
         "apiVersion: syncgate.dev/v1alpha1\nkind: WorkloadPolicy\nmetadata: {name: acme}\nspec:\n  rewrite: digest\n";
     let set = Dir::new().load(&format!("{workload}---\n{}", document(MINIMAL))).unwrap();
     assert_eq!((set.policies.len(), set.images.len()), (1, 1));
+}
+
+// ---- trustRoot: {tuf: …} ----
+
+/// A self-signed TUF `root.json` (one Ed25519 key for every role), as its signed bytes.
+fn tuf_root() -> Vec<u8> {
+    use aws_lc_rs::signature::Ed25519KeyPair;
+    use tough::editor::signed::SignedRole;
+    use tough::key_source::{KeySource, LocalKeySource};
+    use tough::schema::{KeyHolder, RoleKeys, RoleType, Root};
+    use tough::sign::Sign as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let key_path = dir.path().join("root.pk8");
+    std::fs::write(&key_path, pkcs8.as_ref()).unwrap();
+    let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap().tuf_key();
+    let key_id = key.key_id().unwrap();
+    let roles = [RoleType::Root, RoleType::Timestamp, RoleType::Snapshot, RoleType::Targets]
+        .into_iter()
+        .map(|role| {
+            let keys = RoleKeys {
+                keyids: vec![key_id.clone()],
+                threshold: std::num::NonZeroU64::MIN,
+                _extra: std::collections::HashMap::new(),
+            };
+            (role, keys)
+        })
+        .collect();
+    let root = Root {
+        spec_version: "1.0.0".to_owned(),
+        consistent_snapshot: true,
+        version: std::num::NonZeroU64::MIN,
+        expires: jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365),
+        keys: std::collections::HashMap::from([(key_id, key)]),
+        roles,
+        _extra: std::collections::HashMap::new(),
+    };
+    let keys: Vec<Box<dyn KeySource>> = vec![Box::new(LocalKeySource { path: key_path })];
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let signed = runtime
+        .block_on(SignedRole::new(root.clone(), &KeyHolder::Root(root), &keys, &aws_lc_rs::rand::SystemRandom::new()))
+        .unwrap();
+    signed.buffer().clone()
+}
+
+/// A policy directory with `tuf-root.json` as well.
+fn tuf_dir() -> Dir {
+    let dir = Dir::new();
+    std::fs::write(dir.path("tuf-root.json"), tuf_root()).unwrap();
+    dir
+}
+
+const TUF: &str = "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json}\n";
+
+fn with_tuf(tuf: &str) -> String {
+    document(&format!("{}{tuf}", MINIMAL.replace("  trustRoot: {file: trusted_root.json}\n", "")))
+}
+
+fn tuf_of(set: &PolicySet) -> Arc<TufSource> {
+    match &set.images[0].trust_root {
+        Some(TrustRootSource::Tuf(source)) => Arc::clone(source),
+        other => panic!("expected a TUF trust root, got {other:?}"),
+    }
+}
+
+#[test]
+fn tuf_trust_root_loads_with_its_defaults_and_fetches_nothing() {
+    let dir = tuf_dir();
+    let set = dir.load(&with_tuf(TUF)).unwrap();
+    let source = tuf_of(&set);
+    assert_eq!(source.url.as_str(), "https://tuf.acme.example/");
+    assert_eq!(source.targets_url.as_str(), "https://tuf.acme.example/targets");
+    assert_eq!(source.target, "trusted_root.json");
+    assert_eq!(source.cache_dir, None);
+    assert_eq!(source.root_path, dir.path("tuf-root.json"));
+    assert_eq!(&*source.initial_root, std::fs::read(dir.path("tuf-root.json")).unwrap().as_slice());
+    assert!(set.images[0].trust_root.as_ref().unwrap().loaded().is_none(), "nothing is fetched at load");
+}
+
+#[test]
+fn tuf_trust_root_takes_every_setting() {
+    let tuf = "  trustRoot:\n    tuf:\n      url: https://tuf.acme.example/metadata/\n      targetsUrl: https://cdn.acme.example/tuf-targets\n      root: tuf-root.json\n      cacheDir: /var/cache/syncgate/tuf\n      target: sigstore/trusted_root.json\n";
+    let source = tuf_of(&tuf_dir().load(&with_tuf(tuf)).unwrap());
+    assert_eq!(source.url.as_str(), "https://tuf.acme.example/metadata/");
+    assert_eq!(source.targets_url.as_str(), "https://cdn.acme.example/tuf-targets");
+    assert_eq!(source.cache_dir.as_deref(), Some(Path::new("/var/cache/syncgate/tuf")));
+    assert_eq!(source.target, "sigstore/trusted_root.json");
+}
+
+#[test]
+fn a_keyless_authority_accepts_a_tuf_trust_root() {
+    let spec = format!("  images: [\"ghcr.io/acme/**\"]\n  authorities:\n    - name: k\n{KEYLESS}{TUF}");
+    let set = tuf_dir().load(&document(&spec)).unwrap();
+    tuf_of(&set);
+}
+
+#[rstest]
+#[case::both(
+    "  trustRoot:\n    file: trusted_root.json\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json}\n",
+    "spec.trustRoot",
+    "set exactly one of file or tuf, not both"
+)]
+#[case::neither("  trustRoot: {}\n", "spec.trustRoot", "set exactly one of file")]
+#[case::unknown_field(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json, mirror: x}\n",
+    "spec.trustRoot.tuf.mirror",
+    "unknown field `mirror`"
+)]
+#[case::missing_url("  trustRoot:\n    tuf: {root: tuf-root.json}\n", "spec.trustRoot.tuf", "missing field `url`")]
+#[case::missing_root(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\"}\n",
+    "spec.trustRoot.tuf",
+    "missing field `root`"
+)]
+#[case::empty_url(
+    "  trustRoot:\n    tuf: {url: \"\", root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.url",
+    "must not be empty"
+)]
+#[case::not_a_url(
+    "  trustRoot:\n    tuf: {url: tuf.acme.example, root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.url",
+    "\"tuf.acme.example\" is not a URL"
+)]
+#[case::other_scheme(
+    "  trustRoot:\n    tuf: {url: \"file:///srv/tuf\", root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.url",
+    "must be an http or https URL"
+)]
+#[case::query(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example/?v=1\", root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.url",
+    "must not have a query or fragment"
+)]
+#[case::credentials(
+    "  trustRoot:\n    tuf: {url: \"https://user:secret@tuf.acme.example\", root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.url",
+    "must not carry credentials"
+)]
+#[case::bad_targets_url(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", targetsUrl: \"ftp://tuf.acme.example\", root: tuf-root.json}\n",
+    "spec.trustRoot.tuf.targetsUrl",
+    "must be an http or https URL"
+)]
+#[case::missing_root_file(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: missing.json}\n",
+    "spec.trustRoot.tuf.root",
+    "missing.json: No such file or directory"
+)]
+#[case::sigstore_trusted_root_as_tuf_root(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: trusted_root.json}\n",
+    "spec.trustRoot.tuf.root",
+    "trusted_root.json: not a TUF root.json"
+)]
+#[case::relative_cache_dir(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json, cacheDir: cache/tuf}\n",
+    "spec.trustRoot.tuf.cacheDir",
+    "\"cache/tuf\" is relative"
+)]
+#[case::empty_target(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json, target: \"\"}\n",
+    "spec.trustRoot.tuf.target",
+    "must not be empty"
+)]
+#[case::unsafe_target(
+    "  trustRoot:\n    tuf: {url: \"https://tuf.acme.example\", root: tuf-root.json, target: ../trusted_root.json}\n",
+    "spec.trustRoot.tuf.target",
+    "\"../trusted_root.json\" is not a plain TUF target name"
+)]
+fn tuf_trust_root_errors(#[case] tuf: &str, #[case] field: &str, #[case] message: &str) {
+    let error = invalid(tuf_dir().load(&with_tuf(tuf)));
+    assert_eq!(error.field, field, "{error}");
+    assert!(error.message.contains(message), "{error}");
+}
+
+#[test]
+fn a_tuf_root_not_signed_by_its_own_keys_is_refused_at_load() {
+    let dir = tuf_dir();
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path("tuf-root.json")).unwrap()).unwrap();
+    root["signed"]["version"] = json!(2);
+    dir.write("tuf-root.json", &root.to_string());
+    let error = invalid(dir.load(&with_tuf(TUF)));
+    assert_eq!(error.field, "spec.trustRoot.tuf.root", "{error}");
+    assert!(error.message.contains("not signed by a threshold of its own root keys"), "{error}");
+}
+
+#[test]
+fn missing_trust_root_suggests_both_sources() {
+    let spec = format!("  images: [\"ghcr.io/acme/**\"]\n  authorities:\n    - name: k\n{KEYLESS}");
+    let error = invalid(Dir::new().load(&document(&spec)));
+    assert!(error.message.contains("trustRoot: {tuf: {url: …, root: root.json}}"), "{error}");
+}
+
+#[test]
+fn hash_changes_with_the_tuf_settings_and_the_initial_root() {
+    let dir = tuf_dir();
+    let original = dir.load(&with_tuf(TUF)).unwrap().images[0].hash.clone();
+    assert_eq!(dir.load(&with_tuf(TUF)).unwrap().images[0].hash, original, "stable");
+
+    let other_url = TUF.replace("tuf.acme.example", "tuf.other.example");
+    assert_ne!(dir.load(&with_tuf(&other_url)).unwrap().images[0].hash, original, "other URL");
+    let target = TUF.replace("root: tuf-root.json", "root: tuf-root.json, target: other.json");
+    assert_ne!(dir.load(&with_tuf(&target)).unwrap().images[0].hash, original, "other target");
+
+    std::fs::write(dir.path("tuf-root.json"), tuf_root()).unwrap();
+    assert_ne!(dir.load(&with_tuf(TUF)).unwrap().images[0].hash, original, "other initial root bytes");
+}
+
+#[test]
+fn a_tuf_root_inside_a_policy_directory_is_not_read_as_a_policy() {
+    let dir = tuf_dir();
+    dir.write("policy.yaml", &with_tuf(TUF));
+    std::fs::remove_file(dir.path("array.json")).unwrap();
+    let set = load(&[dir.dir.path().to_path_buf()], &Limits::default()).unwrap();
+    assert_eq!(set.images.len(), 1);
+    tuf_of(&set);
 }
 
 // ---- hash ----
