@@ -422,3 +422,24 @@ async fn require_all_is_met_by_a_key_and_a_workflow_signature() {
     let authorities: Vec<&str> = evidence.signatures.iter().map(|s| s.authority.as_str()).collect();
     assert_eq!(authorities, ["release-workflow", "release-key"]);
 }
+
+#[tokio::test]
+async fn key_signatures_of_every_supported_algorithm_verify() {
+    let mut world = World::new();
+    for (n, algorithm) in [Algorithm::EcdsaP384, Algorithm::Ed25519, Algorithm::Rsa2048].into_iter().enumerate() {
+        let tag = format!("1.4.{n}");
+        let image = world.image(&tag);
+        let key = KeyPair::generate(algorithm).expect("key");
+        std::fs::write(world.dir.path().join("signer.pub"), key.public_pem()).expect("key file");
+        let layer = world.key_signature(&image.digest, &key, false);
+        world.pusher.push_signatures(REPO, &image.digest, &[layer]).unwrap();
+        let set = world.policy(
+            "  authorities:\n    - name: signer\n      key: {file: signer.pub}\n      transparencyLog: optional\n",
+        );
+        let evidence = world.verify(&set, &tag, &image.digest).await.unwrap_or_else(|refusals| {
+            panic!("{algorithm:?}: {}", refusals.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "))
+        });
+        assert_eq!(evidence.signatures[0].authority, "signer", "{algorithm:?}");
+        assert!(evidence.signatures[0].log.is_none(), "{algorithm:?}");
+    }
+}
