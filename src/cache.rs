@@ -10,9 +10,16 @@
 //! key, value and expiry under a seal: an HMAC-SHA256 when [`CacheOptions::hmac_key`] is set, a
 //! SHA-256 checksum otherwise. Redis entries are always HMAC-signed, so whoever can write to Redis
 //! cannot point a tag at another digest.
+//!
+//! The disk and Redis tiers also keep verified evidence for the verifier ([`CachedResolver::load_evidence`],
+//! [`CachedResolver::store_evidence`]): opaque bytes under the caller's key, sealed with HMAC-SHA256
+//! over a domain of their own. An evidence entry says "this digest satisfied this policy", so a forged
+//! one would skip verification: evidence is stored and read only when an HMAC key is configured, never
+//! under a checksum. Evidence in memory is the verifier's business.
 
 mod disk;
 mod entry;
+mod evidence;
 mod memory;
 mod redis;
 
@@ -39,6 +46,12 @@ pub const MIN_HMAC_KEY_BYTES: usize = 16;
 /// Domain separation for key hashes; bump it when what a key covers changes.
 const KEY_DOMAIN: &[u8] = b"syncgate-resolve-key-v1\0";
 
+/// Domain separation for evidence key hashes.
+const EVIDENCE_KEY_DOMAIN: &[u8] = b"syncgate-evidence-key-v1\0";
+
+/// The disk tier's subdirectory (of the namespace directory) holding evidence entries.
+const EVIDENCE_DIR: &str = "evidence";
+
 /// How the cache is set up. Every tier but memory is off unless configured.
 #[derive(Clone)]
 pub struct CacheOptions {
@@ -59,7 +72,8 @@ pub struct CacheOptions {
     /// CA; `None` trusts the bundled web PKI roots.
     pub redis_ca_cert: Option<PathBuf>,
     /// Secret key (at least [`MIN_HMAC_KEY_BYTES`] bytes, the same on every replica) for signing
-    /// entries stored outside the process. Required with Redis; also used on disk when set.
+    /// entries stored outside the process. Required with Redis; also used on disk when set. Without
+    /// it, no evidence is stored or read outside the process.
     pub hmac_key: Option<Vec<u8>>,
     /// Prefix of every key and name of the disk directory, e.g. to separate environments sharing a
     /// Redis. Letters, digits and `:._-` only.
@@ -161,6 +175,8 @@ pub struct CachedResolver<R> {
     sealer: Sealer,
     memory: MemoryTier,
     disk: Option<Arc<DiskTier>>,
+    /// The evidence subdirectory of the disk tier (created on first write).
+    evidence_disk: Option<Arc<DiskTier>>,
     /// A configured disk directory that could not be set up, and why (the tier is then off).
     disk_unusable: Option<(PathBuf, String)>,
     redis: Option<RedisTier>,
@@ -234,6 +250,7 @@ impl<R: Resolve> CachedResolver<R> {
                 (None, Some((dir, err.to_string())))
             }
         };
+        let evidence_disk = disk.as_ref().map(|disk| Arc::new(disk.child(EVIDENCE_DIR)));
         let redis = redis_url
             .map(|url| {
                 let ca_cert = redis_ca_cert
@@ -251,6 +268,7 @@ impl<R: Resolve> CachedResolver<R> {
             sealer,
             memory: MemoryTier::new(memory_entries),
             disk,
+            evidence_disk,
             disk_unusable,
             redis,
             counters: Counters::default(),
@@ -375,9 +393,14 @@ impl<R: Resolve> CachedResolver<R> {
 
     async fn write_disk(&self, key: &Key, entry: &Entry) {
         let Some(disk) = &self.disk else { return };
+        self.write_file(disk, key, entry::encode(&key.name, entry, &self.sealer)).await;
+    }
+
+    /// Writes `bytes` as `key`'s file in `disk` (the answers' directory or the evidence one); a failure
+    /// is reported once per process and costs nothing else.
+    async fn write_file(&self, disk: &Arc<DiskTier>, key: &Key, bytes: Vec<u8>) {
         let disk = Arc::clone(disk);
         let name = key.hash.clone();
-        let bytes = entry::encode(&key.name, entry, &self.sealer);
         let written = tokio::task::spawn_blocking(move || disk.write(&name, &bytes)).await;
         let error = match written {
             Ok(Ok(())) => return,
@@ -422,6 +445,124 @@ impl<R: Resolve> CachedResolver<R> {
         redis.set(&key.name, &bytes, Duration::from_millis(remaining)).await;
     }
 
+    /// The evidence key for the caller's `key`: `<namespace>:evidence:<sha256 hex>`, the hash covering
+    /// the scope and `key`. Also the Redis key; the disk file is `<sha256 hex>.json` in the `evidence`
+    /// subdirectory of the namespace directory.
+    pub fn evidence_key(&self, key: &str) -> String {
+        self.evidence_key_for(key, Duration::ZERO).name
+    }
+
+    fn evidence_key_for(&self, key: &str, ttl: Duration) -> Key {
+        let mut hasher = Sha256::new();
+        hasher.update(EVIDENCE_KEY_DOMAIN);
+        for part in [self.scope.as_str(), key] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let hash = entry::hex(&hasher.finalize());
+        Key { name: format!("{}:evidence:{hash}", self.namespace), hash, ttl, digest: None }
+    }
+
+    /// Evidence stored under `key` by this or another process (disk first, then Redis), if an entry
+    /// exists that is sealed with this HMAC key, written for this key, unexpired, and not expiring
+    /// later than `ttl` (plus clock skew) from now. Always `None` without an HMAC key. A corrupt,
+    /// foreign or tampered entry is logged and counted as a miss, never an error. A Redis hit is also
+    /// written to disk, with its expiry.
+    pub async fn load_evidence(&self, key: &str, ttl: Duration) -> Option<StoredEvidence> {
+        if !self.sealer.is_keyed() || ttl.is_zero() {
+            return None;
+        }
+        let key = self.evidence_key_for(key, ttl);
+        let now = now_ms();
+        let mut found = self.read_evidence_disk(&key, now).await;
+        if found.is_none()
+            && let Some(opened) = self.read_evidence_redis(&key, now).await
+        {
+            if let Some(disk) = &self.evidence_disk
+                && let Some(bytes) = evidence::encode(&key.name, &opened.value, opened.expires_at_ms, &self.sealer)
+            {
+                self.write_file(disk, &key, bytes).await;
+            }
+            found = Some(opened);
+        }
+        self.counters.evidence.record(found.is_some());
+        found.map(|opened| StoredEvidence {
+            value: opened.value,
+            expires_in: Duration::from_millis(opened.expires_at_ms.saturating_sub(now)),
+        })
+    }
+
+    /// Stores `value` as the evidence for `key` in the disk and Redis tiers for `ttl`. Does nothing
+    /// without an HMAC key, with a zero `ttl`, or for a value over 40 KiB; failures are logged.
+    pub async fn store_evidence(&self, key: &str, value: &[u8], ttl: Duration) {
+        if !self.sealer.is_keyed() || ttl.is_zero() {
+            return;
+        }
+        let key = self.evidence_key_for(key, ttl);
+        if value.len() > evidence::MAX_VALUE_BYTES {
+            tracing::debug!(key = %key.name, bytes = value.len(), "evidence too large to store; not stored");
+            return;
+        }
+        let expires_at_ms = now_ms().saturating_add(millis(ttl));
+        let Some(bytes) = evidence::encode(&key.name, value, expires_at_ms, &self.sealer) else { return };
+        if let Some(disk) = &self.evidence_disk {
+            self.write_file(disk, &key, bytes.clone()).await;
+        }
+        if let Some(redis) = &self.redis {
+            redis.set(&key.name, &bytes, ttl).await;
+        }
+    }
+
+    /// Reports an evidence entry that was not used: quietly when it simply expired, as a warning
+    /// otherwise (the image is then verified again).
+    fn reject_evidence(&self, tier: &'static str, key: &Key, rejection: &Rejection) {
+        if rejection.is_ordinary() {
+            tracing::debug!(tier, key = %key.name, reason = %rejection, "cached evidence not used");
+        } else {
+            self.counters.evidence.rejected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(tier, key = %key.name, reason = %rejection, "ignoring cached evidence and verifying again");
+        }
+    }
+
+    fn open_evidence(&self, tier: &'static str, key: &Key, bytes: &[u8], now: u64) -> Option<evidence::Opened> {
+        match evidence::decode(bytes, &key.name, now, millis(key.ttl), &self.sealer) {
+            Ok(opened) => Some(opened),
+            Err(rejection) => {
+                self.reject_evidence(tier, key, &rejection);
+                None
+            }
+        }
+    }
+
+    async fn read_evidence_disk(&self, key: &Key, now: u64) -> Option<evidence::Opened> {
+        let disk = Arc::clone(self.evidence_disk.as_ref()?);
+        let name = key.hash.clone();
+        match tokio::task::spawn_blocking(move || disk.read(&name)).await {
+            Ok(Ok(Some(bytes))) => self.open_evidence("disk", key, &bytes, now),
+            Ok(Ok(None)) => None,
+            Ok(Err(err)) => {
+                self.reject_evidence("disk", key, &Rejection::Corrupt(format!("unreadable: {err}")));
+                None
+            }
+            Err(err) => {
+                tracing::warn!(key = %key.name, error = %err, "disk cache read did not complete");
+                None
+            }
+        }
+    }
+
+    async fn read_evidence_redis(&self, key: &Key, now: u64) -> Option<evidence::Opened> {
+        let redis = self.redis.as_ref()?;
+        match redis.get(&key.name).await {
+            Fetch::Found(bytes) => self.open_evidence("redis", key, &bytes, now),
+            Fetch::WrongType => {
+                self.reject_evidence("redis", key, &Rejection::Foreign("not a string value".to_owned()));
+                None
+            }
+            Fetch::Missing | Fetch::Unavailable => None,
+        }
+    }
+
     /// What each tier holds right now.
     pub async fn stats(&self) -> CacheStats {
         let memory_entries = self.memory.len(now_ms());
@@ -430,10 +571,12 @@ impl<R: Resolve> CachedResolver<R> {
             (None, Some((dir, error))) => DiskStats::Unreadable { dir: dir.clone(), error: error.clone() },
             (Some(disk), _) => {
                 let disk = Arc::clone(disk);
+                let evidence = self.evidence_disk.clone();
                 let sealer = self.sealer.clone();
                 let namespace = self.namespace.clone();
                 let dir = disk.dir().to_path_buf();
-                match tokio::task::spawn_blocking(move || disk_stats(&disk, &sealer, &namespace)).await {
+                let counted = move || disk_stats(&disk, evidence.as_deref(), &sealer, &namespace);
+                match tokio::task::spawn_blocking(counted).await {
                     Ok(Ok(stats)) => stats,
                     Ok(Err(err)) => DiskStats::Unreadable { dir, error: err.to_string() },
                     Err(err) => DiskStats::Unreadable { dir, error: err.to_string() },
@@ -442,17 +585,28 @@ impl<R: Resolve> CachedResolver<R> {
         };
         let redis = match &self.redis {
             None => RedisStats::NotConfigured,
-            Some(redis) => match redis.count(&self.redis_pattern()).await {
-                Some(keys) => {
-                    RedisStats::Keys { target: redis.target().to_owned(), namespace: self.namespace.clone(), keys }
+            Some(redis) => {
+                let keys = redis.count(&self.redis_pattern("resolve")).await;
+                let evidence = match keys {
+                    Some(_) => redis.count(&self.redis_pattern("evidence")).await,
+                    None => None,
+                };
+                match (keys, evidence) {
+                    (Some(keys), Some(evidence)) => RedisStats::Keys {
+                        target: redis.target().to_owned(),
+                        namespace: self.namespace.clone(),
+                        keys,
+                        evidence,
+                    },
+                    _ => RedisStats::Unavailable { target: redis.target().to_owned() },
                 }
-                None => RedisStats::Unavailable { target: redis.target().to_owned() },
-            },
+            }
         };
         CacheStats { memory_entries, disk, redis }
     }
 
-    /// Empties every tier, touching only keys and files under this cache's namespace.
+    /// Empties every tier, answers and evidence, touching only keys and files under this cache's
+    /// namespace.
     pub async fn clear(&self) -> CacheCleared {
         let memory = self.memory.clear() as u64;
         let disk = match (&self.disk, &self.disk_unusable) {
@@ -460,7 +614,12 @@ impl<R: Resolve> CachedResolver<R> {
             (None, Some((dir, error))) => TierCleared::Failed(format!("{}: {error}", dir.display())),
             (Some(disk), _) => {
                 let disk = Arc::clone(disk);
-                match tokio::task::spawn_blocking(move || disk.clear()).await {
+                let evidence = self.evidence_disk.clone();
+                let cleared = move || {
+                    let answers = disk.clear()?;
+                    Ok::<_, io::Error>(answers + evidence.map_or(Ok(0), |evidence| evidence.clear())?)
+                };
+                match tokio::task::spawn_blocking(cleared).await {
                     Ok(Ok(removed)) => TierCleared::Removed(removed as u64),
                     Ok(Err(err)) => TierCleared::Failed(err.to_string()),
                     Err(err) => TierCleared::Failed(err.to_string()),
@@ -469,10 +628,17 @@ impl<R: Resolve> CachedResolver<R> {
         };
         let redis = match &self.redis {
             None => TierCleared::NotConfigured,
-            Some(redis) => match redis.clear(&self.redis_pattern()).await {
-                Some(removed) => TierCleared::Removed(removed),
-                None => TierCleared::Failed(format!("redis at {} is unavailable", redis.target())),
-            },
+            Some(redis) => {
+                let answers = redis.clear(&self.redis_pattern("resolve")).await;
+                let evidence = match answers {
+                    Some(_) => redis.clear(&self.redis_pattern("evidence")).await,
+                    None => None,
+                };
+                match answers.zip(evidence) {
+                    Some((answers, evidence)) => TierCleared::Removed(answers + evidence),
+                    None => TierCleared::Failed(format!("redis at {} is unavailable", redis.target())),
+                }
+            }
         };
         CacheCleared { memory, disk, redis }
     }
@@ -483,15 +649,16 @@ impl<R: Resolve> CachedResolver<R> {
             memory: self.counters.memory.snapshot(),
             disk: self.counters.disk.snapshot(),
             redis: self.counters.redis.snapshot(),
+            evidence: self.counters.evidence.snapshot(),
             inner_calls: self.counters.inner_calls.load(Ordering::Relaxed),
         }
     }
 
-    /// The SCAN pattern of exactly this namespace's keys: `<namespace>:resolve:` and 64 hex digits, so
-    /// a namespace that merely starts with this one (`syncgate:v1:staging`) is never touched. The
-    /// namespace holds no glob characters.
-    fn redis_pattern(&self) -> String {
-        format!("{}:resolve:{}", self.namespace, "[0-9a-f]".repeat(64))
+    /// The SCAN pattern of exactly this namespace's keys of one `kind` (`resolve`, `evidence`):
+    /// `<namespace>:<kind>:` and 64 hex digits, so a namespace that merely starts with this one
+    /// (`syncgate:v1:staging`) is never touched. The namespace holds no glob characters.
+    fn redis_pattern(&self, kind: &str) -> String {
+        format!("{}:{kind}:{}", self.namespace, "[0-9a-f]".repeat(64))
     }
 }
 
@@ -501,8 +668,8 @@ impl<R: Resolve> Resolve for CachedResolver<R> {
     }
 }
 
-/// Counts the disk tier's entries and checks each one.
-fn disk_stats(disk: &DiskTier, sealer: &Sealer, namespace: &str) -> io::Result<DiskStats> {
+/// Counts the disk tier's entries and checks each one; counts the evidence entries.
+fn disk_stats(disk: &DiskTier, evidence: Option<&DiskTier>, sealer: &Sealer, namespace: &str) -> io::Result<DiskStats> {
     let now = now_ms();
     let (mut entries, mut bytes, mut expired, mut invalid) = (0, 0, 0, 0);
     for listed in disk.list()? {
@@ -525,7 +692,28 @@ fn disk_stats(disk: &DiskTier, sealer: &Sealer, namespace: &str) -> io::Result<D
             Err(_) => invalid += 1,
         }
     }
-    Ok(DiskStats::Entries { dir: disk.dir().to_path_buf(), entries, bytes, expired, invalid })
+    let mut evidence_entries = 0;
+    for listed in evidence.map(DiskTier::list).transpose()?.unwrap_or_default() {
+        evidence_entries += 1;
+        bytes += listed.bytes;
+    }
+    Ok(DiskStats::Entries {
+        dir: disk.dir().to_path_buf(),
+        entries,
+        bytes,
+        expired,
+        invalid,
+        evidence: evidence_entries,
+    })
+}
+
+/// Evidence read back by [`CachedResolver::load_evidence`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvidence {
+    /// The bytes stored.
+    pub value: Vec<u8>,
+    /// How much longer the entry is valid.
+    pub expires_in: Duration,
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
@@ -564,14 +752,16 @@ pub enum DiskStats {
     Entries {
         /// The namespace directory.
         dir: PathBuf,
-        /// Entry files.
+        /// Answer files.
         entries: u64,
-        /// Their total size.
+        /// The total size of answer and evidence files.
         bytes: u64,
-        /// Entries past their expiry (replaced on next use).
+        /// Answers past their expiry (replaced on next use).
         expired: u64,
-        /// Entries that are corrupt, foreign or fail their checksum/HMAC (replaced on next use).
+        /// Answers that are corrupt, foreign or fail their checksum/HMAC (replaced on next use).
         invalid: u64,
+        /// Evidence files (in the `evidence` subdirectory; checked when read).
+        evidence: u64,
     },
 }
 
@@ -591,8 +781,10 @@ pub enum RedisStats {
         target: String,
         /// The namespace counted.
         namespace: String,
-        /// How many keys it holds.
+        /// How many answer keys it holds.
         keys: u64,
+        /// How many evidence keys it holds.
+        evidence: u64,
     },
 }
 
@@ -602,17 +794,18 @@ impl fmt::Display for CacheStats {
         match &self.disk {
             DiskStats::NotConfigured => writeln!(f, "disk:   not configured")?,
             DiskStats::Unreadable { dir, error } => writeln!(f, "disk:   unreadable ({}: {error})", dir.display())?,
-            DiskStats::Entries { dir, entries, bytes, expired, invalid } => writeln!(
+            DiskStats::Entries { dir, entries, bytes, expired, invalid, evidence } => writeln!(
                 f,
-                "disk:   {entries} entries ({expired} expired, {invalid} invalid), {bytes} bytes in {}",
+                "disk:   {entries} entries ({expired} expired, {invalid} invalid), {evidence} evidence entries, \
+                 {bytes} bytes in {}",
                 dir.display()
             )?,
         }
         match &self.redis {
             RedisStats::NotConfigured => writeln!(f, "redis:  not configured"),
             RedisStats::Unavailable { target } => writeln!(f, "redis:  unavailable ({target})"),
-            RedisStats::Keys { target, namespace, keys } => {
-                writeln!(f, "redis:  {keys} keys under {namespace} at {target}")
+            RedisStats::Keys { target, namespace, keys, evidence } => {
+                writeln!(f, "redis:  {keys} keys and {evidence} evidence keys under {namespace} at {target}")
             }
         }
     }
@@ -678,13 +871,16 @@ pub struct CacheCounters {
     pub disk: TierCounters,
     /// The Redis tier (zero when not configured).
     pub redis: TierCounters,
+    /// Evidence lookups in the disk and Redis tiers together (zero without an HMAC key).
+    pub evidence: TierCounters,
     /// Calls to the resolver behind the cache.
     pub inner_calls: u64,
 }
 
 impl fmt::Display for CacheCounters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (name, tier) in [("memory", self.memory), ("disk", self.disk), ("redis", self.redis)] {
+        let tiers = [("memory", self.memory), ("disk", self.disk), ("redis", self.redis), ("evidence", self.evidence)];
+        for (name, tier) in tiers {
             write!(f, "{name}: {} hits, {} misses ({} rejected); ", tier.hits, tier.misses, tier.rejected)?;
         }
         write!(f, "resolver: {} calls", self.inner_calls)
@@ -725,6 +921,7 @@ struct Counters {
     memory: AtomicTier,
     disk: AtomicTier,
     redis: AtomicTier,
+    evidence: AtomicTier,
     inner_calls: AtomicU64,
 }
 
@@ -857,6 +1054,129 @@ mod tests {
         assert_eq!(cache.inner().calls.load(Ordering::Relaxed), 2);
     }
 
+    const HMAC_KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const EVIDENCE: &[u8] = br#"{"digest":"sha256:aa"}"#;
+    const HOUR: Duration = Duration::from_secs(60 * 60);
+
+    fn on_disk(dir: &std::path::Path, hmac_key: Option<&[u8]>) -> CachedResolver<Fake> {
+        cache(CacheOptions {
+            disk_dir: Some(dir.to_path_buf()),
+            hmac_key: hmac_key.map(<[u8]>::to_vec),
+            ..CacheOptions::default()
+        })
+    }
+
+    /// The disk file of evidence stored under `key`.
+    fn evidence_file(cache: &CachedResolver<Fake>, key: &str) -> PathBuf {
+        let disk = cache.evidence_disk.as_ref().unwrap();
+        disk.dir().join(format!("{}.json", cache.evidence_key_for(key, HOUR).hash))
+    }
+
+    #[tokio::test]
+    async fn evidence_round_trips_through_disk_for_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = on_disk(dir.path(), Some(HMAC_KEY));
+        writer.store_evidence("k", EVIDENCE, HOUR).await;
+        let file = evidence_file(&writer, "k");
+        assert!(file.parent().unwrap().ends_with(EVIDENCE_DIR), "{}", file.display());
+        let reader = on_disk(dir.path(), Some(HMAC_KEY));
+        let stored = reader.load_evidence("k", HOUR).await.unwrap();
+        assert_eq!(stored.value, EVIDENCE);
+        assert!(stored.expires_in <= HOUR && stored.expires_in > Duration::from_secs(59 * 60));
+        assert_eq!(reader.load_evidence("another", HOUR).await, None);
+        assert_eq!(reader.counters().evidence, TierCounters { hits: 1, misses: 1, rejected: 0 });
+        assert!(reader.evidence_key("k").starts_with("syncgate:v1:evidence:"));
+        assert_ne!(reader.evidence_key("k"), reader.evidence_key("another"));
+        let scoped = cache(CacheOptions { scope: "creds:abc".to_owned(), ..CacheOptions::default() });
+        assert_ne!(reader.evidence_key("k"), scoped.evidence_key("k"));
+    }
+
+    #[tokio::test]
+    async fn without_an_hmac_key_no_evidence_is_written_or_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyed = on_disk(dir.path(), Some(HMAC_KEY));
+        keyed.store_evidence("k", EVIDENCE, HOUR).await;
+        let checksummed = on_disk(dir.path(), None);
+        assert_eq!(checksummed.load_evidence("k", HOUR).await, None, "not even an entry sealed with a key");
+        checksummed.store_evidence("other", EVIDENCE, HOUR).await;
+        assert!(!evidence_file(&checksummed, "other").exists());
+        assert_eq!(checksummed.counters().evidence, TierCounters::default(), "not even looked up");
+        let fresh = tempfile::tempdir().unwrap();
+        let checksummed = on_disk(fresh.path(), None);
+        checksummed.store_evidence("k", EVIDENCE, HOUR).await;
+        assert!(!checksummed.evidence_disk.as_ref().unwrap().dir().exists(), "nothing written at all");
+    }
+
+    #[tokio::test]
+    async fn tampered_evidence_is_a_counted_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        cache.store_evidence("k", EVIDENCE, HOUR).await;
+        let file = evidence_file(&cache, "k");
+        let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        json["value"] = serde_json::json!("eyJkaWdlc3QiOiJzaGEyNTY6YmIifQ==");
+        std::fs::write(&file, json.to_string()).unwrap();
+        assert_eq!(cache.load_evidence("k", HOUR).await, None);
+        assert_eq!(cache.counters().evidence, TierCounters { hits: 0, misses: 1, rejected: 1 });
+    }
+
+    #[tokio::test]
+    async fn evidence_sealed_with_another_hmac_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        on_disk(dir.path(), Some(b"another key of thirty-two bytes!")).store_evidence("k", EVIDENCE, HOUR).await;
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        assert_eq!(cache.load_evidence("k", HOUR).await, None);
+        assert_eq!(cache.counters().evidence.rejected, 1);
+    }
+
+    #[tokio::test]
+    async fn evidence_of_another_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        cache.store_evidence("k", EVIDENCE, HOUR).await;
+        std::fs::copy(evidence_file(&cache, "k"), evidence_file(&cache, "other")).unwrap();
+        assert_eq!(cache.load_evidence("other", HOUR).await, None);
+        assert_eq!(cache.counters().evidence.rejected, 1);
+    }
+
+    #[tokio::test]
+    async fn expired_or_overlong_evidence_is_an_ordinary_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        cache.store_evidence("short", EVIDENCE, Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(cache.load_evidence("short", HOUR).await, None);
+        cache.store_evidence("long", EVIDENCE, HOUR).await;
+        assert_eq!(cache.load_evidence("long", Duration::from_secs(1)).await, None, "beyond the caller's TTL");
+        assert_eq!(cache.counters().evidence, TierCounters { hits: 0, misses: 2, rejected: 0 });
+        assert!(cache.load_evidence("long", HOUR).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn stats_and_clear_include_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        cache.resolve(&image("nginx:1.27")).await.unwrap();
+        cache.store_evidence("a", EVIDENCE, HOUR).await;
+        cache.store_evidence("b", EVIDENCE, HOUR).await;
+        let stats = cache.stats().await;
+        assert!(matches!(stats.disk, DiskStats::Entries { entries: 1, evidence: 2, invalid: 0, .. }), "{stats}");
+        let cleared = cache.clear().await;
+        assert_eq!(cleared.disk, TierCleared::Removed(3));
+        assert_eq!(cache.load_evidence("a", HOUR).await, None);
+    }
+
+    #[tokio::test]
+    async fn oversized_evidence_is_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = on_disk(dir.path(), Some(HMAC_KEY));
+        cache.store_evidence("big", &vec![b'x'; evidence::MAX_VALUE_BYTES + 1], HOUR).await;
+        assert!(!evidence_file(&cache, "big").exists());
+        let largest = vec![b'x'; evidence::MAX_VALUE_BYTES];
+        cache.store_evidence("largest", &largest, HOUR).await;
+        assert_eq!(cache.load_evidence("largest", HOUR).await.map(|stored| stored.value), Some(largest));
+    }
+
     #[test]
     fn stats_read_well() {
         let stats = CacheStats {
@@ -867,23 +1187,31 @@ mod tests {
                 bytes: 700,
                 expired: 1,
                 invalid: 0,
+                evidence: 4,
             },
             redis: RedisStats::Unavailable { target: "redis:6379/0".to_owned() },
         };
         assert_eq!(
             stats.to_string(),
             "memory: 3 entries\n\
-             disk:   2 entries (1 expired, 0 invalid), 700 bytes in /var/cache/syncgate/syncgate_v1-1234abcd\n\
+             disk:   2 entries (1 expired, 0 invalid), 4 evidence entries, 700 bytes in \
+             /var/cache/syncgate/syncgate_v1-1234abcd\n\
              redis:  unavailable (redis:6379/0)\n"
         );
         let stats = CacheStats {
             memory_entries: 0,
             disk: DiskStats::NotConfigured,
-            redis: RedisStats::Keys { target: "redis:6379/0".to_owned(), namespace: "syncgate:v1".to_owned(), keys: 4 },
+            redis: RedisStats::Keys {
+                target: "redis:6379/0".to_owned(),
+                namespace: "syncgate:v1".to_owned(),
+                keys: 4,
+                evidence: 2,
+            },
         };
         assert_eq!(
             stats.to_string(),
-            "memory: 0 entries\ndisk:   not configured\nredis:  4 keys under syncgate:v1 at redis:6379/0\n"
+            "memory: 0 entries\ndisk:   not configured\nredis:  4 keys and 2 evidence keys under syncgate:v1 at \
+             redis:6379/0\n"
         );
     }
 }

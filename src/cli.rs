@@ -7,6 +7,7 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -20,7 +21,7 @@ use crate::policy::{self, PolicySet, RunMode};
 use crate::registry::{Registry, RegistryOptions, Resolve};
 use crate::report::{self, Decision, Report};
 use crate::testcase;
-use crate::verify::Verifier;
+use crate::verify::{EvidenceStore, Verifier};
 
 /// syncgate: the last gate between rendered manifests and the cluster.
 #[derive(Debug, Parser)]
@@ -45,7 +46,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Verify a Sigstore bundle (v0.1–v0.3) for a file or digest, offline, against a trusted root.
     VerifyBundle(VerifyBundleArgs),
-    /// Inspect or empty the resolution caches.
+    /// Inspect or empty the caches (resolutions and verified evidence).
     Cache(CacheArgs),
     /// Run policy test cases (files named syncgate-test.yaml under DIR) and compare expected verdicts.
     Test(TestArgs),
@@ -124,7 +125,8 @@ pub struct RegistryArgs {
     /// Shared cache: `redis://[:password@]host:port/db` or `rediss://` (needs --cache-key-file).
     #[arg(long = "cache", value_name = "URL", env = "SYNCGATE_CACHE", hide_env_values = true)]
     pub redis: Option<String>,
-    /// File holding the HMAC key that authenticates shared cache entries.
+    /// File holding the HMAC key that authenticates cache entries stored outside the process; also
+    /// enables keeping verified signature evidence on disk and in Redis.
     #[arg(long = "cache-key-file", value_name = "FILE", env = "SYNCGATE_CACHE_KEY_FILE")]
     pub cache_key_file: Option<PathBuf>,
     /// Config file (registries and cache settings); flags and environment take precedence.
@@ -323,6 +325,13 @@ impl RegistryArgs {
     }
 }
 
+/// A verifier over the registry client behind `resolver`, keeping evidence in the resolver's disk
+/// and Redis tiers as well as in memory (the resolver stores nothing there without an HMAC key).
+fn verifier(resolver: &Arc<CachedResolver<Registry>>) -> Verifier<Registry> {
+    let persisted = Arc::clone(resolver) as Arc<dyn EvidenceStore>;
+    Verifier::new(resolver.inner().clone()).with_store(persisted)
+}
+
 /// The registry client behind the cache tiers the settings ask for.
 fn resolver(settings: &RegistrySettings) -> anyhow::Result<CachedResolver<Registry>> {
     let registry = Registry::new(RegistryOptions {
@@ -389,11 +398,11 @@ fn check_options(gate: &GateArgs) -> CheckOptions {
 /// against those digests, then pinned when allowed.
 fn gate_online(stream: &mut Stream, policies: &PolicySet, gate: &GateArgs) -> anyhow::Result<Report> {
     let settings = gate.registry.settings()?;
-    let resolver = resolver(&settings)?;
-    let verifier = Verifier::new(resolver.inner().clone());
+    let resolver = Arc::new(resolver(&settings)?);
+    let verifier = verifier(&resolver);
     let options = check_options(gate);
     let report = runtime()?
-        .block_on(pipeline::gate(stream, policies, &options, &resolver, &verifier, settings.deadline))
+        .block_on(pipeline::gate(stream, policies, &options, resolver.as_ref(), &verifier, settings.deadline))
         .context("invalid input")?;
     Ok(report)
 }
@@ -497,7 +506,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         Some(policies)
     };
     let settings = args.registry.settings()?;
-    let resolver = resolver(&settings)?;
+    let resolver = Arc::new(resolver(&settings)?);
     let deadline = settings.deadline;
     let runtime = runtime()?;
     let answer = runtime.block_on(async { tokio::time::timeout(deadline, resolver.resolve(&image)).await });
@@ -525,7 +534,7 @@ fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    let verifier = Verifier::new(resolver.inner().clone());
+    let verifier = verifier(&resolver);
     let mut resolutions = pipeline::Resolutions::new();
     resolutions.insert(args.image.clone(), Ok(found.clone()));
     let verifications = runtime.block_on(pipeline::verify_all(&verifier, &policies, &resolutions, deadline));

@@ -1,9 +1,10 @@
 //! Signatures and provenance: which signing material is stored next to a pinned image, and whether it
 //! proves what the image's `ImagePolicy` demands, verified against the digest the registry step pinned.
 //!
-//! [`Verifier`] is the edge (registry reads, a cache of evidence by digest and policy hash, trust roots
-//! fetched from TUF repositories by [`tuf::TufRoots`]); [`check::evaluate`] is the pure decision over
-//! what was read, with the trust root already resolved.
+//! [`Verifier`] is the edge (registry reads, a cache of evidence by digest and policy hash in memory
+//! and, through an [`EvidenceStore`], on disk and in Redis; trust roots fetched from TUF repositories
+//! by [`tuf::TufRoots`]); [`check::evaluate`] is the pure decision over what was read, with the trust
+//! root already resolved.
 
 pub mod bundle;
 pub mod certificate;
@@ -24,6 +25,9 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt as _;
 use futures::future::BoxFuture;
+
+use crate::cache::{CachedResolver, StoredEvidence};
+use crate::registry::Resolve;
 
 use self::check::{COSIGN_SIGN_PREDICATE, IMAGE_SIGNATURE, Outcome};
 pub use self::evidence::Verification;
@@ -64,6 +68,29 @@ pub trait Verify: Send + Sync {
     -> BoxFuture<'a, Outcome>;
 }
 
+/// Keeps verified evidence between processes: opaque bytes under a key, for at most a TTL. Implemented
+/// by [`CachedResolver`], which keeps it in its disk and Redis tiers sealed with HMAC-SHA256, and only
+/// when an HMAC key is configured (evidence lets an image skip verification, so a checksum is not
+/// enough).
+pub trait EvidenceStore: Send + Sync {
+    /// The bytes stored under `key`, if an intact entry exists that expires within `ttl` from now (and
+    /// has not expired), with how much longer it is valid. Every problem is a miss, logged by the store.
+    fn load<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Option<StoredEvidence>>;
+
+    /// Stores `value` under `key` for `ttl`. Best effort: failures are logged by the store.
+    fn store<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> BoxFuture<'a, ()>;
+}
+
+impl<R: Resolve> EvidenceStore for CachedResolver<R> {
+    fn load<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Option<StoredEvidence>> {
+        Box::pin(self.load_evidence(key, ttl))
+    }
+
+    fn store<'a>(&'a self, key: &'a str, value: &'a [u8], ttl: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(self.store_evidence(key, value, ttl))
+    }
+}
+
 /// How long verified evidence is reused for a digest and policy hash (the signatures of a digest do
 /// not change; a re-check picks up new trust roots and revocations).
 pub const EVIDENCE_TTL: Duration = Duration::from_secs(60 * 60);
@@ -71,11 +98,29 @@ pub const EVIDENCE_TTL: Duration = Duration::from_secs(60 * 60);
 /// Most evidence entries kept in memory.
 const EVIDENCE_ENTRIES: usize = 10_000;
 
+/// Evidence in memory: when it was remembered and for how long it is reused.
+struct Remembered {
+    evidence: Evidence,
+    at: Instant,
+    valid_for: Duration,
+}
+
+impl Remembered {
+    fn is_fresh(&self) -> bool {
+        self.at.elapsed() < self.valid_for
+    }
+}
+
 /// Verifies images over a registry, remembering what it proved and the trust roots it fetched.
+///
+/// Evidence is looked up in memory, then in the [`EvidenceStore`] if one is set (what another process
+/// proved), and only then verified; evidence verified here goes to both.
 pub struct Verifier<A> {
     store: A,
     ttl: Duration,
-    evidence: Mutex<HashMap<(String, String), (Evidence, Instant)>>,
+    /// Evidence by digest and policy hash.
+    evidence: Mutex<HashMap<(String, String), Remembered>>,
+    persisted: Option<Arc<dyn EvidenceStore>>,
     tuf: TufRoots,
 }
 
@@ -87,7 +132,14 @@ impl<A: Artifacts> Verifier<A> {
 
     /// A verifier caching evidence for `ttl` (zero: no caching).
     pub fn with_ttl(store: A, ttl: Duration) -> Self {
-        Verifier { store, ttl, evidence: Mutex::default(), tuf: TufRoots::new() }
+        Verifier { store, ttl, evidence: Mutex::default(), persisted: None, tuf: TufRoots::new() }
+    }
+
+    /// Also keeps evidence in `persisted`, for other processes (and reads theirs).
+    #[must_use]
+    pub fn with_store(mut self, persisted: Arc<dyn EvidenceStore>) -> Self {
+        self.persisted = Some(persisted);
+        self
     }
 
     /// Fetches `trustRoot: {tuf: …}` trust roots with `roots` (refresh interval, default cache
@@ -114,7 +166,7 @@ impl<A: Artifacts> Verifier<A> {
     }
 
     async fn verify_uncached(&self, policy: &ImagePolicy, image: &ImageRef, digest: &Digest) -> Outcome {
-        let name = format!("{}/{}", image.registry(), image.repository());
+        let name = image_name(image);
         let trust = match self.trust_root(policy).await {
             Ok(trust) => trust,
             Err(error) => return Err(vec![undecided(&name, digest, &error.to_string())]),
@@ -146,22 +198,84 @@ impl<A: Artifacts> Verifier<A> {
 
     fn cached(&self, key: &(String, String)) -> Option<Evidence> {
         let cache = self.evidence.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.get(key).filter(|(_, at)| at.elapsed() < self.ttl).map(|(evidence, _)| evidence.clone())
+        cache.get(key).filter(|remembered| remembered.is_fresh()).map(|remembered| remembered.evidence.clone())
     }
 
-    fn remember(&self, key: (String, String), evidence: &Evidence) {
+    /// Keeps `evidence` in memory for `valid_for` (at most the TTL).
+    fn remember(&self, key: (String, String), evidence: &Evidence, valid_for: Duration) {
         if self.ttl.is_zero() {
             return;
         }
         let mut cache = self.evidence.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= EVIDENCE_ENTRIES {
-            cache.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            cache.retain(|_, remembered| remembered.is_fresh());
             if cache.len() >= EVIDENCE_ENTRIES {
                 cache.clear();
             }
         }
-        cache.insert(key, (evidence.clone(), Instant::now()));
+        let remembered =
+            Remembered { evidence: evidence.clone(), at: Instant::now(), valid_for: valid_for.min(self.ttl) };
+        cache.insert(key, remembered);
     }
+
+    /// Evidence another process (or this one) stored for `image` at `digest` under `policy`, if the
+    /// store has an intact entry and it is about exactly these: its digest, policy hash, image and
+    /// policy name must be the ones asked for. Anything else is logged and verified again.
+    async fn load_persisted(
+        &self,
+        policy: &ImagePolicy,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Option<(Evidence, Duration)> {
+        let persisted = self.persisted.as_ref().filter(|_| !self.ttl.is_zero())?;
+        let name = image_name(image);
+        let key = persisted_key(policy, &name, digest);
+        let stored = persisted.load(&key, self.ttl).await?;
+        match serde_json::from_slice::<Evidence>(&stored.value) {
+            Ok(evidence)
+                if evidence.digest == digest.as_str()
+                    && evidence.policy_hash == policy.hash
+                    && evidence.image == name
+                    && evidence.policy == *policy.name =>
+            {
+                Some((evidence, stored.expires_in))
+            }
+            Ok(evidence) => {
+                tracing::warn!(
+                    image = %name,
+                    %digest,
+                    policy = %policy.name,
+                    stored = %format_args!("{}@{} under {} ({})", evidence.image, evidence.digest, evidence.policy, evidence.policy_hash),
+                    "cached evidence is about another image, digest or policy; verifying again"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(image = %name, %digest, policy = %policy.name, %error, "cached evidence does not parse; verifying again");
+                None
+            }
+        }
+    }
+
+    /// Hands `evidence` to the store, if there is one.
+    async fn persist(&self, policy: &ImagePolicy, image: &ImageRef, digest: &Digest, evidence: &Evidence) {
+        let Some(persisted) = self.persisted.as_ref().filter(|_| !self.ttl.is_zero()) else { return };
+        let key = persisted_key(policy, &image_name(image), digest);
+        match serde_json::to_vec(evidence) {
+            Ok(value) => persisted.store(&key, &value, self.ttl).await,
+            Err(error) => tracing::debug!(%digest, %error, "cannot serialise evidence; not stored"),
+        }
+    }
+}
+
+/// `registry/repository` of `image`, as evidence names it.
+fn image_name(image: &ImageRef) -> String {
+    format!("{}/{}", image.registry(), image.repository())
+}
+
+/// The key evidence is stored under: digest, policy hash, image and policy name (the store hashes it).
+fn persisted_key(policy: &ImagePolicy, image: &str, digest: &Digest) -> String {
+    format!("{digest}\0{}\0{image}\0{}", policy.hash, policy.name)
 }
 
 impl<A: Artifacts> Verify for Verifier<A> {
@@ -176,9 +290,14 @@ impl<A: Artifacts> Verify for Verifier<A> {
             if let Some(evidence) = self.cached(&key) {
                 return Ok(evidence);
             }
+            if let Some((evidence, valid_for)) = self.load_persisted(policy, image, digest).await {
+                self.remember(key, &evidence, valid_for);
+                return Ok(evidence);
+            }
             let outcome = self.verify_uncached(policy, image, digest).await;
             if let Ok(evidence) = &outcome {
-                self.remember(key, evidence);
+                self.remember(key, evidence, self.ttl);
+                self.persist(policy, image, digest, evidence).await;
             }
             outcome
         }
@@ -207,5 +326,159 @@ fn undecided(image: &str, digest: &Digest, detail: &str) -> Refusal {
         rule: IMAGE_SIGNATURE,
         message: format!("{image}@{digest}: cannot verify signatures, so the image is refused: {detail}"),
         undecided: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::manifest::Limits;
+    use crate::registry::{Fetched, ResolveError};
+
+    /// A registry that is down, counting what it was asked.
+    #[derive(Default)]
+    struct Down {
+        asked: AtomicUsize,
+    }
+
+    impl Down {
+        fn fail<'a, T: Send + 'a>(&'a self) -> BoxFuture<'a, Result<T, ResolveError>> {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            let error = ResolveError::Unavailable {
+                image: "ghcr.io/acme/api".into(),
+                registry: "ghcr.io".into(),
+                detail: "connection refused".into(),
+            };
+            async move { Err(error) }.boxed()
+        }
+    }
+
+    impl Artifacts for Down {
+        fn manifest<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            _: &'a str,
+            _: &'a [&'a str],
+        ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+            self.fail()
+        }
+
+        fn blob<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            _: &'a Digest,
+            _: usize,
+        ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ResolveError>> {
+            self.fail()
+        }
+
+        fn referrers<'a>(
+            &'a self,
+            _: &'a ImageRef,
+            _: &'a Digest,
+        ) -> BoxFuture<'a, Result<Option<Fetched>, ResolveError>> {
+            self.fail()
+        }
+    }
+
+    /// An evidence store in memory, remembering the TTL it was given.
+    #[derive(Default)]
+    struct Memory {
+        entries: Mutex<HashMap<String, Vec<u8>>>,
+    }
+
+    impl EvidenceStore for Memory {
+        fn load<'a>(&'a self, key: &'a str, ttl: Duration) -> BoxFuture<'a, Option<StoredEvidence>> {
+            let value = self.entries.lock().unwrap().get(key).cloned();
+            async move { value.map(|value| StoredEvidence { value, expires_in: ttl }) }.boxed()
+        }
+
+        fn store<'a>(&'a self, key: &'a str, value: &'a [u8], _: Duration) -> BoxFuture<'a, ()> {
+            self.entries.lock().unwrap().insert(key.to_owned(), value.to_vec());
+            async {}.boxed()
+        }
+    }
+
+    fn policy() -> ImagePolicy {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/image-policy/acme-release.yaml");
+        let set = crate::policy::load(&[PathBuf::from(path)], &Limits::default()).unwrap();
+        set.images[0].clone()
+    }
+
+    fn digest(fill: char) -> Digest {
+        Digest::parse(&format!("sha256:{}", fill.to_string().repeat(64))).unwrap()
+    }
+
+    fn evidence(policy: &ImagePolicy, image: &str, digest: &Digest) -> Evidence {
+        Evidence {
+            image: image.to_owned(),
+            digest: digest.to_string(),
+            policy: policy.name.to_string(),
+            policy_hash: policy.hash.clone(),
+            signatures: vec![evidence::Signature {
+                authority: "release-key".to_owned(),
+                signer: evidence::Signer::Key { fingerprint: "sha256:00".to_owned() },
+                source: "sha256-….sig layer 0".to_owned(),
+                log: None,
+            }],
+            attestations: Vec::new(),
+        }
+    }
+
+    fn verifier(store: &Arc<Memory>) -> Verifier<Down> {
+        Verifier::new(Down::default()).with_store(Arc::clone(store) as Arc<dyn EvidenceStore>)
+    }
+
+    #[tokio::test]
+    async fn stored_evidence_for_exactly_this_image_digest_and_policy_skips_the_registry() {
+        let policy = policy();
+        let image: ImageRef = "ghcr.io/acme/api:1.4.0".parse().unwrap();
+        let pinned = digest('a');
+        let stored = evidence(&policy, "ghcr.io/acme/api", &pinned);
+        let store = Arc::new(Memory::default());
+        let key = persisted_key(&policy, "ghcr.io/acme/api", &pinned);
+        store.entries.lock().unwrap().insert(key, serde_json::to_vec(&stored).unwrap());
+        let verifier = verifier(&store);
+        assert_eq!(verifier.verify(&policy, &image, &pinned).await, Ok(stored.clone()));
+        assert_eq!(verifier.verify(&policy, &image, &pinned).await, Ok(stored), "then from memory");
+        assert_eq!(verifier.store().asked.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn stored_evidence_about_anything_else_is_verified_again() {
+        let policy = policy();
+        let image: ImageRef = "ghcr.io/acme/api:1.4.0".parse().unwrap();
+        let pinned = digest('a');
+        let key = persisted_key(&policy, "ghcr.io/acme/api", &pinned);
+        let other_policy =
+            Evidence { policy_hash: "sha256:other".to_owned(), ..evidence(&policy, "ghcr.io/acme/api", &pinned) };
+        for stored in [
+            serde_json::to_vec(&evidence(&policy, "ghcr.io/acme/api", &digest('b'))).unwrap(),
+            serde_json::to_vec(&evidence(&policy, "ghcr.io/acme/web", &pinned)).unwrap(),
+            serde_json::to_vec(&other_policy).unwrap(),
+            b"{\"not\": \"evidence\"}".to_vec(),
+        ] {
+            let store = Arc::new(Memory::default());
+            store.entries.lock().unwrap().insert(key.clone(), stored);
+            let verifier = verifier(&store);
+            let outcome = verifier.verify(&policy, &image, &pinned).await;
+            assert!(matches!(&outcome, Err(refusals) if refusals[0].undecided), "{outcome:?}");
+            assert!(verifier.store().asked.load(Ordering::Relaxed) > 0, "the registry was asked");
+        }
+    }
+
+    #[test]
+    fn keys_differ_by_digest_policy_and_image() {
+        let policy = policy();
+        let key = persisted_key(&policy, "ghcr.io/acme/api", &digest('a'));
+        assert_ne!(key, persisted_key(&policy, "ghcr.io/acme/api", &digest('b')));
+        assert_ne!(key, persisted_key(&policy, "ghcr.io/acme/web", &digest('a')));
+        let renamed = ImagePolicy { name: "other".into(), ..policy.clone() };
+        assert_ne!(key, persisted_key(&renamed, "ghcr.io/acme/api", &digest('a')));
+        let changed = ImagePolicy { hash: "sha256:other".to_owned(), ..policy.clone() };
+        assert_ne!(key, persisted_key(&changed, "ghcr.io/acme/api", &digest('a')));
     }
 }

@@ -49,7 +49,12 @@ impl DiskTier {
         Ok(Self { dir })
     }
 
-    /// The namespace directory.
+    /// A tier in the subdirectory `name` of this one. Nothing is created until the first write.
+    pub(crate) fn child(&self, name: &str) -> Self {
+        Self { dir: self.dir.join(name) }
+    }
+
+    /// The directory holding the entries.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
@@ -74,10 +79,16 @@ impl DiskTier {
     }
 
     /// Atomically replaces the entry `name` with `bytes` (temporary file in the same directory, then
-    /// rename).
+    /// rename). Creates the directory (0700) if it is missing.
     pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
         let temp = self.dir.join(format!(".{name}.{}.{:016x}{TEMP_SUFFIX}", std::process::id(), rand::random::<u64>()));
-        let result = write_private_new(&temp, bytes).and_then(|()| fs::rename(&temp, self.path(name)));
+        let created = match write_private_new(&temp, bytes) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                create_private_dir(&self.dir).and_then(|()| write_private_new(&temp, bytes))
+            }
+            other => other,
+        };
+        let result = created.and_then(|()| fs::rename(&temp, self.path(name)));
         if result.is_err() {
             // Best effort: the temporary file may not even exist.
             let _ = fs::remove_file(&temp);
@@ -238,6 +249,23 @@ mod tests {
         assert!(ours.list().unwrap().is_empty());
         assert!(ours.dir().join(".1.7.0000000000000000.tmp").exists(), "a fresh temporary file may be in use");
         assert_eq!(theirs.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn child_directory_is_created_on_first_write_and_kept_apart() {
+        let root = tempfile::tempdir().unwrap();
+        let parent = DiskTier::open(root.path(), "ns").unwrap();
+        let child = parent.child("evidence");
+        assert!(!child.dir().exists(), "nothing is created before a write");
+        assert_eq!(child.read("abc").unwrap(), None);
+        assert!(child.list().unwrap().is_empty());
+        assert_eq!(child.clear().unwrap(), 0);
+        child.write("abc", b"x").unwrap();
+        parent.write("abc", b"y").unwrap();
+        assert_eq!(child.read("abc").unwrap(), Some(b"x".to_vec()));
+        assert_eq!(parent.list().unwrap().len(), 1, "the child directory is not an entry of its parent");
+        assert_eq!(parent.clear().unwrap(), 1);
+        assert_eq!(child.read("abc").unwrap(), Some(b"x".to_vec()));
     }
 
     #[test]

@@ -27,7 +27,7 @@ const SEAL_DOMAIN: &[u8] = b"syncgate-cache-entry-v1\0";
 
 /// How far in the future (beyond the configured TTL) an expiry may lie before the entry is distrusted,
 /// to absorb clock differences between replicas.
-const CLOCK_SKEW_MS: u64 = 60_000;
+pub(super) const CLOCK_SKEW_MS: u64 = 60_000;
 
 /// An answer together with the moment (milliseconds since the Unix epoch) it stops being valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,8 +132,13 @@ impl Sealer {
         Ok(Self { mac })
     }
 
+    /// Whether seals are HMACs (a key is configured) rather than plain checksums.
+    pub(crate) fn is_keyed(&self) -> bool {
+        self.mac.is_some()
+    }
+
     /// The seal for `message`.
-    fn seal(&self, message: &[u8]) -> String {
+    pub(super) fn seal(&self, message: &[u8]) -> String {
         match &self.mac {
             Some(mac) => {
                 let mut mac = mac.clone();
@@ -145,7 +150,7 @@ impl Sealer {
     }
 
     /// Checks `seal` against `message`.
-    fn check(&self, seal: &str, message: &[u8], require_hmac: bool) -> Result<(), Rejection> {
+    pub(super) fn check(&self, seal: &str, message: &[u8], require_hmac: bool) -> Result<(), Rejection> {
         if let Some(tag) = seal.strip_prefix(HMAC_PREFIX) {
             let Some(mac) = &self.mac else {
                 return Err(Rejection::Foreign("signed with an HMAC key, but none is configured".to_owned()));

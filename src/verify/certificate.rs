@@ -34,7 +34,7 @@ pub const OID_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 const OID_EXTENDED_KEY_USAGE: &str = "2.5.29.37";
 
 /// What a Fulcio certificate says about its signer. Strings exactly as in the certificate.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignerIdentity {
     /// Subject alternative name: the URI, else the email address, else the Fulcio username OtherName

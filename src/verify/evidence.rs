@@ -1,16 +1,17 @@
 //! What a verification proved about one image, and why one failed: the data shown in reports, by
-//! `syncgate verify`, and over the API. Plain serialisable values with a stable JSON shape.
+//! `syncgate verify`, and over the API. Plain serialisable values with a stable JSON shape; evidence
+//! also reads back from that shape (the evidence cache stores it).
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::certificate::SignerIdentity;
 use super::require::Provenance;
 use super::tlog::Logged;
 
 /// Who signed: a public key, or a keyless (Fulcio) certificate identity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Signer {
     /// A key from the policy.
@@ -45,7 +46,7 @@ impl std::fmt::Display for Signer {
 }
 
 /// One authority's signature that was verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Signature {
     /// The authority (from the policy) it satisfied.
@@ -60,7 +61,7 @@ pub struct Signature {
 }
 
 /// One attestation that was verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attestation {
     /// The attestation requirement (from the policy) it satisfied.
@@ -81,8 +82,9 @@ pub struct Attestation {
     pub provenance: Option<Provenance>,
 }
 
-/// Everything proved about one image digest under one `ImagePolicy`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Everything proved about one image digest under one `ImagePolicy`. Read back (JSON) from the
+/// evidence cache too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// The image, normalised, without tag or digest.
@@ -305,4 +307,72 @@ fn write_signer_details(out: &mut dyn std::io::Write, signer: &Signer) -> std::i
         }
     }
     writeln!(out, "      certificate authority: {certificate_authority}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::tlog::LogProof;
+
+    /// Evidence with every kind of field set: a keyless and a key signer, a log entry, provenance.
+    fn full() -> Evidence {
+        let identity = SignerIdentity {
+            subject: Some("https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1.4.0".to_owned()),
+            issuer: Some("https://token.actions.githubusercontent.com".to_owned()),
+            source_repository_uri: Some("https://github.com/acme/api".to_owned()),
+            runner_environment: Some("github-hosted".to_owned()),
+            ..SignerIdentity::default()
+        };
+        let log = Logged {
+            log_index: 42,
+            log_id: "c0ffee".to_owned(),
+            log_url: "https://rekor.sigstore.dev".to_owned(),
+            integrated_time: "2025-03-01T12:34:56Z".parse().unwrap(),
+            proof: LogProof::Both,
+        };
+        let keyless =
+            Signer::Keyless { identity: Box::new(identity), certificate_authority: "fulcio.sigstore.dev".to_owned() };
+        Evidence {
+            image: "ghcr.io/acme/api".to_owned(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            policy: "acme-release".to_owned(),
+            policy_hash: format!("sha256:{}", "b".repeat(64)),
+            signatures: vec![
+                Signature {
+                    authority: "release-workflow".to_owned(),
+                    signer: keyless.clone(),
+                    source: "sha256-….sig layer 0".to_owned(),
+                    log: Some(log.clone()),
+                },
+                Signature {
+                    authority: "release-key".to_owned(),
+                    signer: Signer::Key { fingerprint: "sha256:00ff".to_owned() },
+                    source: "referrer sha256:01".to_owned(),
+                    log: None,
+                },
+            ],
+            attestations: vec![Attestation {
+                name: "provenance".to_owned(),
+                predicate_type: "https://slsa.dev/provenance/v1".to_owned(),
+                authority: "release-workflow".to_owned(),
+                signer: keyless,
+                source: "sha256-….att layer 0".to_owned(),
+                log: Some(log),
+                provenance: Some(Provenance {
+                    builder_id: Some("https://github.com/slsa-framework/slsa-github-generator".to_owned()),
+                    source_digest: Some("5a1d3e4b".to_owned()),
+                    ..Provenance::default()
+                }),
+            }],
+        }
+    }
+
+    #[test]
+    fn evidence_reads_back_from_its_own_json_unchanged() {
+        let evidence = full();
+        let json = serde_json::to_string(&evidence).unwrap();
+        let read: Evidence = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, evidence);
+        assert_eq!(serde_json::to_string(&read).unwrap(), json, "the same bytes again");
+    }
 }

@@ -387,7 +387,7 @@ pub struct SlsaRequirements {
 }
 
 /// What a SLSA provenance says, as read by [`match_provenance`]; also kept as evidence.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Provenance {
     /// The builder id.

@@ -49,7 +49,7 @@ pub struct LogEntry {
 }
 
 /// Which proofs of logging verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogProof {
     /// Only the signed entry timestamp.
@@ -61,7 +61,7 @@ pub enum LogProof {
 }
 
 /// A verified log entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Logged {
     /// Index of the entry in the log.
@@ -71,7 +71,7 @@ pub struct Logged {
     /// Base URL of the log, from the trust root.
     pub log_url: String,
     /// When the log integrated the entry.
-    #[serde(serialize_with = "serialize_timestamp")]
+    #[serde(serialize_with = "serialize_timestamp", deserialize_with = "deserialize_timestamp")]
     pub integrated_time: jiff::Timestamp,
     /// Which proofs verified.
     pub proof: LogProof,
@@ -79,6 +79,12 @@ pub struct Logged {
 
 fn serialize_timestamp<S: serde::Serializer>(at: &jiff::Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(at)
+}
+
+/// Reads back what [`serialize_timestamp`] wrote (RFC 3339).
+fn deserialize_timestamp<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<jiff::Timestamp, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 /// Who signed the artifact, as the log entry body must record it.

@@ -723,7 +723,7 @@ async fn stats_and_clear_cover_every_tier_and_only_this_namespace() {
     assert!(matches!(&stats.redis, RedisStats::Keys { keys: 3, namespace, .. } if namespace == "syncgate:v1"));
     let text = stats.to_string();
     assert!(text.starts_with("memory: 3 entries\ndisk:   3 entries (0 expired, 0 invalid), "), "{text}");
-    assert!(text.contains("redis:  3 keys under syncgate:v1 at 127.0.0.1:"), "{text}");
+    assert!(text.contains("redis:  3 keys and 0 evidence keys under syncgate:v1 at 127.0.0.1:"), "{text}");
 
     let cleared = cache.clear().await;
     assert_eq!(cleared, CacheCleared { memory: 3, disk: TierCleared::Removed(3), redis: TierCleared::Removed(3) });

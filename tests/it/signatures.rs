@@ -5,6 +5,7 @@
 
 mod cli;
 mod negative;
+mod persist;
 mod tuf;
 
 use std::path::PathBuf;
