@@ -12,13 +12,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::argocd::AppEnv;
 use crate::cache::{CacheOptions, CachedResolver};
 use crate::config::{ConfigFile, RegistryFlags, RegistrySettings};
+use crate::gate::{Gate, GateParts, PolicySource};
 use crate::image::ImageRef;
 use crate::manifest::{self, Limits, Stream};
 use crate::pipeline::{self, CheckOptions};
 use crate::policy::{self, PolicySet, RunMode};
 use crate::registry::{Registry, RegistryOptions, Resolve};
+use crate::render::Renderer;
 use crate::report::{self, Decision, Report};
 use crate::testcase;
 use crate::verify::{EvidenceStore, Verifier};
@@ -38,6 +41,10 @@ pub enum Command {
     /// Evaluate manifests (files, directories, or - for stdin) against policies and print a report,
     /// or (`--output manifests`) the manifests with every image pinned to the digest it resolved.
     Check(CheckArgs),
+    /// Argo CD Config Management Plugin `generate`: render the application directory (the current
+    /// directory), gate it, and print only the manifests on stdout (images pinned); a denial goes to
+    /// stderr with exit 1, where Argo CD shows it as the Application's condition.
+    Generate(GenerateArgs),
     /// Helm 3 post-renderer: manifests on stdin, the same manifests with images pinned on stdout, or
     /// a denial on stderr and exit 1.
     PostRender(PostRenderArgs),
@@ -177,6 +184,41 @@ pub struct CheckArgs {
     pub gate: GateArgs,
 }
 
+/// Where named policy sets come from, and how strictly they run (shared by `generate` and `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PolicySetArgs {
+    /// Policy file or directory forming the `default` set (repeatable).
+    #[arg(long, short = 'p', value_name = "FILE|DIR", env = "SYNCGATE_POLICY", value_delimiter = ',')]
+    pub policy: Vec<PathBuf>,
+    /// Directory of named policy sets, one subdirectory each (e.g. one mounted ConfigMap per set);
+    /// the Application's `policy` plugin parameter picks one, `default` otherwise.
+    #[arg(long, value_name = "DIR", env = "SYNCGATE_POLICY_DIR", conflicts_with = "policy")]
+    pub policy_dir: Option<PathBuf>,
+    /// Skip registry work: evaluate image references as written and rewrite nothing.
+    #[arg(long, env = "SYNCGATE_OFFLINE")]
+    pub offline: bool,
+    /// `report` makes every rule report-only (an operator decision: Applications cannot choose it).
+    #[arg(long, value_enum, default_value = "enforce", env = "SYNCGATE_MODE")]
+    pub mode: ModeArg,
+    /// Deadline for running kustomize or helm, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, env = "SYNCGATE_RENDER_TIMEOUT")]
+    pub render_timeout: u64,
+    /// Largest accepted input per file or rendered output, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    pub max_input_bytes: usize,
+    /// Registry access and caches.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Arguments of `generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Policy sets, modes and registry access.
+    #[command(flatten)]
+    pub sets: PolicySetArgs,
+}
+
 /// Arguments of `post-render`.
 #[derive(Debug, clap::Args)]
 pub struct PostRenderArgs {
@@ -276,6 +318,7 @@ pub fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::Generate(args) => run_generate(&args),
         Command::PostRender(args) => run_post_render(&args),
         Command::Verify(args) => run_verify(&args),
         Command::VerifyBundle(args) => run_verify_bundle(&args),
@@ -468,6 +511,67 @@ fn exit_code(report: &Report) -> ExitCode {
         Decision::Allow => ExitCode::SUCCESS,
         Decision::Deny => ExitCode::from(1),
     }
+}
+
+impl PolicySetArgs {
+    /// The gate these settings describe: policy sets loaded, registry client and verifier built.
+    pub fn gate(&self) -> anyhow::Result<Gate> {
+        let source = match (&self.policy_dir, self.policy.is_empty()) {
+            (Some(dir), _) => PolicySource::Root(dir.clone()),
+            (None, false) => PolicySource::Paths(self.policy.clone()),
+            (None, true) => anyhow::bail!(
+                "no policies: give --policy FILE|DIR or --policy-dir DIR (SYNCGATE_POLICY, SYNCGATE_POLICY_DIR)"
+            ),
+        };
+        let limits = Limits { max_bytes: self.max_input_bytes, ..Limits::default() };
+        let settings = self.registry.settings()?;
+        let cached = Arc::new(resolver(&settings)?);
+        let verifier = Arc::new(verifier(&cached)) as Arc<dyn crate::verify::Verify>;
+        let resolver = (!self.offline).then(|| cached as Arc<dyn Resolve>);
+        let renderer = Renderer::from_path(std::time::Duration::from_secs(self.render_timeout), limits);
+        Ok(Gate::new(GateParts {
+            source,
+            resolver,
+            verifier,
+            renderer: Arc::new(renderer),
+            limits,
+            deadline: settings.deadline,
+            run_mode: match self.mode {
+                ModeArg::Enforce => RunMode::AsConfigured,
+                ModeArg::Report => RunMode::ReportOnly,
+            },
+        })?)
+    }
+}
+
+/// Argo CD runs this in the application directory with the CMP environment; stdout is read as the
+/// manifests, stderr becomes the error shown on the Application.
+fn run_generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    let env = AppEnv::from_process();
+    let dir = std::env::current_dir().context("cannot read the current directory")?;
+    let gate = args.sets.gate()?;
+    let gated = runtime()?.block_on(gate.generate(&dir, &env))?;
+    let mut err = std::io::stderr().lock();
+    if gated.report.decision == Decision::Deny {
+        writeln!(err, "{}", gated.message())?;
+        return Ok(ExitCode::from(1));
+    }
+    for finding in gated.report.findings.iter().filter(|f| f.status == report::Status::Warn) {
+        writeln!(
+            err,
+            "syncgate warning: {} {}: {} [{}]",
+            finding.resource.kind,
+            finding.resource.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default() + &finding.resource.name,
+            finding.message,
+            finding.rule
+        )?;
+    }
+    let yaml = gated.yaml()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    out.write_all(yaml.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {

@@ -7,14 +7,17 @@
 //! [`manifest::visit`] → image sites → [`registry`] resolution → [`policy::evaluate()`] → modes and
 //! exceptions ([`policy::decide()`]) → [`report::Report`] → images pinned.
 
+pub mod argocd;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod image;
 pub mod manifest;
 pub mod pipeline;
 pub mod policy;
 pub mod registry;
+pub mod render;
 pub mod report;
 pub mod testcase;
 pub mod verify;

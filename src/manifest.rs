@@ -653,5 +653,27 @@ pub fn rewrite(stream: &mut Stream, address: Address, path: &FieldPath, value: S
     }
 }
 
+/// Sets `metadata.annotations[key]` of the resource at `address`, creating `annotations` when it is
+/// missing. Returns false when the resource or its `metadata` is not a mapping.
+pub fn annotate(stream: &mut Stream, address: Address, key: &str, value: String) -> bool {
+    let Some(document) = stream.documents.get_mut(address.document) else { return false };
+    let Some(metadata) = document.root.at_mut(&address.prefix().key("metadata")) else { return false };
+    let Value::Map(entries) = &mut metadata.value else { return false };
+    if !entries.iter().any(|(k, _)| k == "annotations") {
+        entries.push(("annotations".to_owned(), Node::new(Value::Map(Vec::new()))));
+    }
+    let Some((_, annotations)) = entries.iter_mut().find(|(k, _)| k == "annotations") else { return false };
+    if annotations.is_null() {
+        annotations.value = Value::Map(Vec::new());
+    }
+    let Value::Map(annotations) = &mut annotations.value else { return false };
+    let node = Node::new(Value::String(value));
+    match annotations.iter_mut().find(|(k, _)| k == key) {
+        Some((_, existing)) => *existing = node,
+        None => annotations.push((key.to_owned(), node)),
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 mod json;
 mod junit;
 mod sarif;
+mod status;
 mod text;
 
 use std::borrow::Cow;
@@ -16,6 +17,7 @@ use serde::Serialize;
 pub use json::write_json;
 pub use junit::write_junit;
 pub use sarif::write_sarif;
+pub use status::status_message;
 pub use text::write_text;
 
 /// What a rule concluded about one resource (or one container of it).

@@ -309,7 +309,7 @@ impl Paint {
 
 /// Displays a string from the input with control characters (and bidirectional overrides) escaped, so
 /// manifest content cannot move the cursor, recolour the terminal or reorder what the reader sees.
-struct Clean<'a>(&'a str);
+pub(super) struct Clean<'a>(pub(super) &'a str);
 
 impl fmt::Display for Clean<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

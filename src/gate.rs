@@ -1,0 +1,448 @@
+//! A gate ready to serve requests: the named policy sets (hot-reloadable), the registry resolver,
+//! the signature verifier and the renderer, shared by one-shot commands (`syncgate generate`) and the
+//! daemon (`syncgate serve`). Each request is `render → pipeline::gate → warnings annotated`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::argocd::AppEnv;
+use crate::image::ImageRef;
+use crate::manifest::{self, Limits, Stream};
+use crate::pipeline::{self, CheckOptions, PipelineError};
+use crate::policy::{self, PolicyError, PolicySet, RunMode};
+use crate::registry::{Resolve, ResolveError};
+use crate::render::{Render, RenderError, SourceKind};
+use crate::report::{Decision, Report, Status};
+use crate::verify::{Verification, Verify};
+
+/// The policy set used when a request names none.
+pub const DEFAULT_SET: &str = "default";
+
+/// The annotation that carries report-mode findings on an allowed resource.
+pub const WARNINGS_ANNOTATION: &str = "syncgate.dev/warnings";
+
+/// Where policy sets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    /// Files and directories that together form the one set named `default` (`--policy`).
+    Paths(Vec<PathBuf>),
+    /// A directory whose subdirectories are named sets (`--policy-dir`, e.g. one mounted ConfigMap
+    /// per set); YAML files directly inside it form the `default` set when no `default/` exists.
+    Root(PathBuf),
+}
+
+/// Loaded policy sets by name, and a fingerprint of the files they came from.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySets {
+    /// The sets, by name.
+    pub sets: BTreeMap<String, Arc<PolicySet>>,
+    /// SHA-256 over every policy file's path and bytes: changes exactly when a reload could.
+    pub fingerprint: String,
+}
+
+impl PolicySource {
+    /// Reads every set; any invalid document fails the whole load (naming the file and field).
+    pub fn load(&self, limits: &Limits) -> Result<PolicySets, GateError> {
+        let mut sets = BTreeMap::new();
+        for (name, paths) in self.layout()? {
+            let set = policy::load(&paths, limits).map_err(|source| GateError::Policy { set: name.clone(), source })?;
+            sets.insert(name, Arc::new(set));
+        }
+        if sets.is_empty() {
+            return Err(GateError::NoPolicySets { location: self.describe() });
+        }
+        Ok(PolicySets { sets, fingerprint: self.fingerprint()? })
+    }
+
+    /// SHA-256 over the path and content of every file that belongs to a set.
+    pub fn fingerprint(&self) -> Result<String, GateError> {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        for (name, paths) in self.layout()? {
+            hash.update(name.as_bytes());
+            for path in paths {
+                for file in files_below(&path) {
+                    let bytes = std::fs::read(&file)
+                        .map_err(|source| GateError::Read { path: file.display().to_string(), source })?;
+                    hash.update(file.display().to_string().as_bytes());
+                    hash.update([0]);
+                    hash.update(sha2::Sha256::digest(&bytes));
+                }
+            }
+        }
+        Ok(hex::encode(hash.finalize()))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            PolicySource::Paths(paths) => paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            PolicySource::Root(root) => root.display().to_string(),
+        }
+    }
+
+    /// Set name → the paths that form it.
+    fn layout(&self) -> Result<BTreeMap<String, Vec<PathBuf>>, GateError> {
+        let mut out = BTreeMap::new();
+        match self {
+            PolicySource::Paths(paths) => {
+                out.insert(DEFAULT_SET.to_owned(), paths.clone());
+            }
+            PolicySource::Root(root) => {
+                let entries = std::fs::read_dir(root)
+                    .map_err(|source| GateError::Read { path: root.display().to_string(), source })?;
+                let mut loose = Vec::new();
+                for entry in entries.filter_map(Result::ok) {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    let path = entry.path();
+                    if path.is_dir() {
+                        out.insert(name, vec![path]);
+                    } else if is_yaml(&path) {
+                        loose.push(path);
+                    }
+                }
+                if !loose.is_empty() && !out.contains_key(DEFAULT_SET) {
+                    loose.sort();
+                    out.insert(DEFAULT_SET.to_owned(), loose);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+/// Every policy file below `path` (as `manifest::load` would read them), sorted.
+fn files_below(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(path).map(|d| d.filter_map(Result::ok).collect()).unwrap_or_default();
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let p = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(files_below(&p));
+        } else if is_yaml(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Why a request could not be decided (as opposed to decided and denied).
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    /// A policy set is invalid.
+    #[error("invalid policy set \"{set}\": {source}")]
+    Policy {
+        /// The set.
+        set: String,
+        /// What is wrong.
+        #[source]
+        source: PolicyError,
+    },
+    /// No policy set was found.
+    #[error("no policy sets in {location}")]
+    NoPolicySets {
+        /// Where they were looked for.
+        location: String,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The request names a set that does not exist.
+    #[error("unknown policy set \"{name}\" (available: {available}); set the plugin parameter `policy` to one of them")]
+    UnknownSet {
+        /// The name asked for.
+        name: String,
+        /// The names that exist.
+        available: String,
+    },
+    /// The application could not be rendered.
+    #[error("cannot render the application: {0}")]
+    Render(#[from] RenderError),
+    /// The rendered manifests could not be checked.
+    #[error("invalid manifests: {0}")]
+    Pipeline(#[from] PipelineError),
+    /// Rendering produced no objects.
+    #[error(
+        "rendering produced no manifests ({kind}); refusing to return an empty set, which Argo CD would apply as \"delete everything\" with pruning on"
+    )]
+    Empty {
+        /// How it was rendered.
+        kind: &'static str,
+    },
+    /// An image reference given to `verify` is invalid.
+    #[error("invalid image reference: {0}")]
+    Image(String),
+    /// The image could not be resolved.
+    #[error("{0}")]
+    Resolve(#[from] ResolveError),
+    /// The output could not be written.
+    #[error("cannot write the manifests: {0}")]
+    Emit(String),
+}
+
+/// Who is asking, and for what: the parts of a request that select policies and scope.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The policy set (`None` = `default`).
+    pub policy_set: Option<String>,
+    /// Namespace for namespaced resources that set none (the destination namespace).
+    pub namespace: String,
+    /// The time exceptions' `expires` is compared with.
+    pub now: jiff::Timestamp,
+}
+
+impl Context {
+    /// The context Argo CD's environment describes.
+    #[must_use]
+    pub fn from_app_env(env: &AppEnv) -> Context {
+        Context {
+            policy_set: env.parameter("policy").map(str::to_owned),
+            namespace: env.destination_namespace.clone().unwrap_or_else(|| "default".to_owned()),
+            now: jiff::Timestamp::now(),
+        }
+    }
+}
+
+/// A decided request: the report, and the stream (pinned and annotated when allowed).
+#[derive(Debug, Clone)]
+pub struct Gated {
+    /// The decision and findings.
+    pub report: Report,
+    /// The manifests; images pinned and warnings annotated only when allowed.
+    pub stream: Stream,
+    /// The policy set used.
+    pub policy_set: String,
+    /// How the manifests were rendered (`None` when they arrived rendered).
+    pub source: Option<SourceKind>,
+}
+
+impl Gated {
+    /// The one message a person sees: for a denial, every violation on its own line with its fix.
+    #[must_use]
+    pub fn message(&self) -> String {
+        crate::report::status_message(&self.report)
+    }
+
+    /// The manifests as a YAML stream (what `generate` prints).
+    pub fn yaml(&self) -> Result<String, GateError> {
+        self.stream.emit().map_err(|e| GateError::Emit(e.to_string()))
+    }
+
+    /// One compact JSON document per input document (what the CMP protocol returns).
+    #[must_use]
+    pub fn json_documents(&self) -> Vec<String> {
+        self.stream.documents.iter().map(|d| d.root.to_json().to_string()).collect()
+    }
+}
+
+/// Everything a request needs that outlives it.
+pub struct Gate {
+    source: PolicySource,
+    sets: RwLock<Arc<PolicySets>>,
+    resolver: Option<Arc<dyn Resolve>>,
+    verifier: Arc<dyn Verify>,
+    renderer: Arc<dyn Render>,
+    limits: Limits,
+    deadline: Duration,
+    run_mode: RunMode,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("source", &self.source).field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}
+
+/// How a [`Gate`] is put together.
+pub struct GateParts {
+    /// Where the policy sets are.
+    pub source: PolicySource,
+    /// The registry resolver; `None` = offline (images judged as written, nothing pinned).
+    pub resolver: Option<Arc<dyn Resolve>>,
+    /// The signature verifier.
+    pub verifier: Arc<dyn Verify>,
+    /// The renderer for application directories.
+    pub renderer: Arc<dyn Render>,
+    /// Input limits.
+    pub limits: Limits,
+    /// Deadline for registry and verification work per request.
+    pub deadline: Duration,
+    /// `report` makes every rule report-only (operator setting; applications cannot choose it).
+    pub run_mode: RunMode,
+}
+
+impl Gate {
+    /// Loads the policy sets and assembles the gate.
+    pub fn new(parts: GateParts) -> Result<Gate, GateError> {
+        let sets = parts.source.load(&parts.limits)?;
+        Ok(Gate {
+            source: parts.source,
+            sets: RwLock::new(Arc::new(sets)),
+            resolver: parts.resolver,
+            verifier: parts.verifier,
+            renderer: parts.renderer,
+            limits: parts.limits,
+            deadline: parts.deadline,
+            run_mode: parts.run_mode,
+        })
+    }
+
+    /// The current policy sets.
+    #[must_use]
+    pub fn sets(&self) -> Arc<PolicySets> {
+        Arc::clone(&self.sets.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Re-reads the policy sets when their files changed. `Ok(true)`: new sets are live;
+    /// `Ok(false)`: nothing changed; `Err`: the new files are invalid and the old sets stay live.
+    pub fn reload(&self) -> Result<bool, GateError> {
+        let current = self.sets();
+        if self.source.fingerprint()? == current.fingerprint {
+            return Ok(false);
+        }
+        let fresh = self.source.load(&self.limits)?;
+        *self.sets.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+        Ok(true)
+    }
+
+    /// The set a request names.
+    pub fn set(&self, name: Option<&str>) -> Result<(String, Arc<PolicySet>), GateError> {
+        let sets = self.sets();
+        let name = name.unwrap_or(DEFAULT_SET);
+        match sets.sets.get(name) {
+            Some(set) => Ok((name.to_owned(), Arc::clone(set))),
+            None => Err(GateError::UnknownSet {
+                name: name.to_owned(),
+                available: sets.sets.keys().cloned().collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+
+    /// Input limits.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Renders an application directory and gates it (Argo CD's `generate`).
+    pub async fn generate(&self, dir: &Path, env: &AppEnv) -> Result<Gated, GateError> {
+        let (set_name, set) = self.set(env.parameter("policy"))?;
+        let (kind, stream) = self.renderer.render(dir, &env.render_request()).await?;
+        if stream.documents.iter().all(|d| d.root.is_null()) {
+            return Err(GateError::Empty { kind: kind.as_str() });
+        }
+        let context = Context::from_app_env(env);
+        let mut gated = self.gate(stream, &set_name, &set, &context).await?;
+        gated.source = Some(kind);
+        Ok(gated)
+    }
+
+    /// Gates an already rendered stream.
+    pub async fn evaluate(&self, stream: Stream, context: &Context) -> Result<Gated, GateError> {
+        let (set_name, set) = self.set(context.policy_set.as_deref())?;
+        self.gate(stream, &set_name, &set, context).await
+    }
+
+    async fn gate(
+        &self,
+        mut stream: Stream,
+        set_name: &str,
+        set: &PolicySet,
+        context: &Context,
+    ) -> Result<Gated, GateError> {
+        let options =
+            CheckOptions { default_namespace: context.namespace.clone(), run_mode: self.run_mode, now: context.now };
+        let report = match &self.resolver {
+            Some(resolver) => {
+                pipeline::gate(&mut stream, set, &options, resolver.as_ref(), self.verifier.as_ref(), self.deadline)
+                    .await?
+            }
+            None => pipeline::check(&stream, set, &options)?,
+        };
+        if report.decision == Decision::Allow {
+            annotate_warnings(&mut stream, &report, &context.namespace);
+        }
+        Ok(Gated { report, stream, policy_set: set_name.to_owned(), source: None })
+    }
+
+    /// Resolves one image and verifies it against the named set's image policies.
+    pub async fn verify_image(&self, image: &str, set: Option<&str>) -> Result<Verification, GateError> {
+        let (_, set) = self.set(set)?;
+        let reference: ImageRef =
+            image.parse().map_err(|e: crate::image::ImageError| GateError::Image(e.to_string()))?;
+        let Some(resolver) = &self.resolver else {
+            return Err(GateError::Image(format!("{image}: the gate runs offline and cannot resolve images")));
+        };
+        let found = tokio::time::timeout(self.deadline, resolver.resolve(&reference)).await.map_err(|_| {
+            ResolveError::Timeout {
+                image: reference.to_string(),
+                registry: reference.registry().to_owned(),
+                after: self.deadline,
+            }
+        })??;
+        let mut resolutions = pipeline::Resolutions::new();
+        resolutions.insert(image.to_owned(), Ok(found.clone()));
+        let verifications = pipeline::verify_all(self.verifier.as_ref(), &set, &resolutions, self.deadline).await;
+        Ok(Verification::new(&reference, &found.digest, verifications.get(image).cloned()))
+    }
+}
+
+/// Adds a `syncgate.dev/warnings` annotation to every resource with report-mode findings: one line
+/// per finding, `rule: message`, at most 4 KiB.
+pub fn annotate_warnings(stream: &mut Stream, report: &Report, default_namespace: &str) {
+    const MAX: usize = 4096;
+    let mut targets = Vec::new();
+    for (d, document) in stream.documents.iter().enumerate() {
+        let Ok(resources) = document.resources(d) else { continue };
+        for resource in resources {
+            let id = resource.id(Some(default_namespace));
+            let location = (document.file.clone(), document.index);
+            let lines: Vec<String> = report
+                .findings
+                .iter()
+                .filter(|f| f.status == Status::Warn && f.resource == id)
+                .filter(|f| f.location.as_ref().is_none_or(|l| (l.file.clone(), l.document) == location))
+                .map(|f| format!("{}: {}", f.rule, f.message))
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let mut text = String::new();
+            for (i, line) in lines.iter().enumerate() {
+                if text.len() + line.len() + 1 > MAX {
+                    text.push_str(&format!("… and {} more (run syncgate check for the full report)", lines.len() - i));
+                    break;
+                }
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(line);
+            }
+            targets.push((resource.address, text));
+        }
+    }
+    for (address, text) in targets {
+        manifest::annotate(stream, address, WARNINGS_ANNOTATION, text);
+    }
+}
