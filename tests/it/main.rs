@@ -4,6 +4,7 @@
 mod cache;
 mod check;
 mod common;
+mod generate;
 mod pin;
 mod registry;
 mod signatures;
