@@ -6,6 +6,7 @@ mod check;
 mod common;
 mod generate;
 mod pin;
+mod plugin_manifests;
 mod registry;
 mod signatures;
 mod support;
