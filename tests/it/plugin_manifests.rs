@@ -209,9 +209,8 @@ fn plugin_yaml_names_the_plugin_applications_use() {
     assert_eq!(spec["preserveFileMode"], false);
     let parameters = spec["parameters"]["static"].as_array().expect("static parameters");
     let names: Vec<&str> = parameters.iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(names, ["policy", "mode", "tenant"]);
+    assert_eq!(names, ["policy"], "applications choose the policy set only, never the mode or tenant");
     assert_eq!(parameters[0]["string"], "default");
-    assert_eq!(parameters[1]["string"], "enforce");
 
     // The Application uses <name>-<version>, and its path is the allowed example.
     let application = yaml("examples/argocd/application.yaml");
