@@ -1,6 +1,7 @@
 //! The offline integration tests: the `syncgate` binary end to end (one test binary, one module per
 //! subcommand). Nothing here needs a network or a service.
 
+mod argocd_example;
 mod cache;
 mod check;
 mod common;

@@ -1,0 +1,124 @@
+//! `examples/argocd/` end to end: the example is copied, its registry address (`127.0.0.1:5000`)
+//! replaced by the test registry's, `acme/api:1.4` pushed and signed with a fresh key written to
+//! `keys/cosign.pub`, `acme/unsigned:1.0` pushed unsigned, and each app generated exactly as
+//! argocd-cmp-server runs the plugin (cwd = app directory, CMP environment, `syncgate generate`).
+
+use std::path::{Path, PathBuf};
+
+use syncgate_testsign::key::{Algorithm, KeyPair};
+use syncgate_testsign::registry::Registry as Pusher;
+
+use crate::common::{Run, root, run, syncgate};
+use crate::support::registry::TestRegistry;
+
+/// The example, copied and pointed at a live registry with signed and unsigned images.
+pub(crate) struct Example {
+    pub(crate) registry: TestRegistry,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) home: tempfile::TempDir,
+    pub(crate) signed: String,
+}
+
+impl Example {
+    pub(crate) fn new() -> Example {
+        let registry = TestRegistry::start();
+        let host = registry.host();
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_tree(&root().join("examples/argocd"), dir.path(), &host);
+        let key = KeyPair::generate(Algorithm::EcdsaP256).expect("key");
+        std::fs::create_dir_all(dir.path().join("keys")).expect("keys dir");
+        std::fs::write(dir.path().join("keys/cosign.pub"), key.public_pem()).expect("public key");
+        let pusher = Pusher::new(&format!("http://{host}"));
+        let api = pusher.push_image("acme/api", "1.4", &[("api", b"api 1.4\n")]).expect("push api");
+        let payload =
+            syncgate_testsign::cosign::simple_signing_payload(&pusher.docker_reference("acme/api"), &api.digest);
+        let signature = key.sign(&payload).expect("sign");
+        let layer = syncgate_testsign::cosign::SignatureLayer::new(payload, &signature);
+        pusher.push_signatures("acme/api", &api.digest, &[layer]).expect("push signature");
+        pusher.push_image("acme/unsigned", "1.0", &[("worker", b"worker 1.0\n")]).expect("push unsigned");
+        Example { registry, dir, home: tempfile::tempdir().expect("temp dir"), signed: api.digest }
+    }
+
+    pub(crate) fn app(&self, name: &str) -> PathBuf {
+        self.dir.path().join("apps").join(name)
+    }
+
+    /// `syncgate generate` in `apps/<name>` with team-a's CMP environment plus `env`.
+    pub(crate) fn generate(&self, name: &str, env: &[(&str, &str)]) -> Run {
+        let mut command = syncgate(self.home.path());
+        command
+            .current_dir(self.app(name))
+            .arg("generate")
+            .env("ARGOCD_APP_NAME", name)
+            .env("ARGOCD_APP_NAMESPACE", "team-a")
+            .env("ARGOCD_APP_PROJECT_NAME", "team-a")
+            .env("ARGOCD_APP_SOURCE_REPO_URL", "https://github.com/acme/team-a-apps")
+            .env("ARGOCD_APP_SOURCE_PATH", format!("examples/argocd/apps/{name}"))
+            .env("ARGOCD_APP_REVISION", "5a1d3e4b2c7f8091a2b3c4d5e6f708192a3b4c5d")
+            .env("ARGOCD_ENV_POLICY", "default")
+            .env("SYNCGATE_POLICY_DIR", self.dir.path().join("policies"))
+            .env("SYNCGATE_INSECURE_REGISTRIES", self.registry.host());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        run(&mut command)
+    }
+}
+
+/// Copies `from` into `to`, replacing the example registry address in every text file.
+fn copy_tree(from: &Path, to: &Path, host: &str) {
+    for entry in std::fs::read_dir(from).expect("example dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("dir");
+            copy_tree(&entry.path(), &target, host);
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("text file");
+            std::fs::write(&target, text.replace("127.0.0.1:5000", host)).expect("copy");
+        }
+    }
+}
+
+fn has_kubectl() -> bool {
+    std::process::Command::new("kubectl").args(["version", "--client"]).output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_allowed_app_syncs_with_its_image_pinned_to_the_signed_digest() {
+    if !has_kubectl() {
+        eprintln!("skipped: kubectl not found (apps/allowed is a kustomize app)");
+        return;
+    }
+    let example = Example::new();
+    let out = example.generate("allowed", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pinned = format!("{}/acme/api:1.4@{}", example.registry.host(), example.signed);
+    assert!(out.stdout.contains(&format!("image: {pinned}")), "{}", out.stdout);
+    assert!(out.stdout.contains("kind: Service"), "{}", out.stdout);
+}
+
+#[test]
+fn the_unsigned_app_is_denied_by_image_signature() {
+    let example = Example::new();
+    let out = example.generate("unsigned", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.starts_with("syncgate denied 1 of 2 resources:\nDeployment team-a/worker container worker: "),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("[image-signature at spec.template.spec.containers[0].image]"), "{}", out.stderr);
+}
+
+#[test]
+fn the_privileged_app_is_denied_by_disallow_privileged() {
+    let example = Example::new();
+    let out = example.generate("privileged", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("[disallow-privileged at spec.template.spec.containers[0].securityContext.privileged]")
+    );
+    assert!(!out.stderr.contains("image-signature"), "the image is signed: {}", out.stderr);
+}
