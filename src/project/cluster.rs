@@ -297,10 +297,11 @@ fn api_error(what: &str, resource: &str, namespace: &str, error: &kube::Error) -
             what: what.to_owned(),
             detail: format!("the API server answered {} {}: {}", status.code, status.reason, status.message),
         },
-        other => ProjectError::Api {
-            what: what.to_owned(),
-            detail: format!("cannot reach the API server: {}", crate::verify::explain(other)),
-        },
+        other => {
+            // kube's own wrapper text ("ServiceError: …") says nothing its causes do not.
+            let cause = std::error::Error::source(other).map_or_else(|| other.to_string(), crate::verify::explain);
+            ProjectError::Api { what: what.to_owned(), detail: format!("cannot reach the API server: {cause}") }
+        }
     }
 }
 

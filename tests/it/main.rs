@@ -5,6 +5,7 @@ mod cache;
 mod check;
 mod common;
 mod pin;
+mod project;
 mod registry;
 mod signatures;
 mod support;
