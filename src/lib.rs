@@ -16,6 +16,7 @@ pub mod image;
 pub mod manifest;
 pub mod pipeline;
 pub mod policy;
+pub mod project;
 pub mod registry;
 pub mod render;
 pub mod report;

@@ -1,5 +1,5 @@
-//! The offline integration tests: the `syncgate` binary end to end (one test binary, one module per
-//! subcommand). Nothing here needs a network or a service.
+//! The integration tests: the `syncgate` binary end to end (one test binary, one module per
+//! subcommand or integration), against real registries, Redis and processes started per test.
 
 mod argocd_example;
 mod cache;
@@ -8,6 +8,7 @@ mod common;
 mod generate;
 mod pin;
 mod plugin_manifests;
+mod project;
 mod registry;
 mod signatures;
 mod support;

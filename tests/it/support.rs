@@ -1,6 +1,7 @@
-//! Real servers for the integration tests: a Debian `docker-registry` and a `redis-server`, each
-//! started on a free loopback port and stopped when its handle drops.
+//! Servers for the integration tests: a Debian `docker-registry` and a `redis-server`, each started
+//! on a free loopback port and stopped when its handle drops, and a fake Kubernetes API (`kube_api`).
 
+pub(crate) mod kube_api;
 pub(crate) mod proxy;
 pub(crate) mod redis;
 pub(crate) mod registry;
