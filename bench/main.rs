@@ -77,6 +77,7 @@ fn measure_check(input: &Path, policy: &Path, format: &str) -> anyhow::Result<()
         default_namespace: "default".into(),
         run_mode: syncgate::policy::RunMode::AsConfigured,
         now: jiff::Timestamp::now(),
+        tenancy: None,
     };
     let mut checker = syncgate::pipeline::Checker::new(&policies, &options);
     match std::env::var("BENCH_STAGE").as_deref() {

@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::argocd::AppEnv;
 use crate::cache::{CacheOptions, CachedResolver};
 use crate::config::{ConfigFile, RegistryFlags, RegistrySettings};
-use crate::gate::{Gate, GateParts, PolicySource};
+use crate::gate::{Gate, GateParts, PolicySource, Tenancies};
 use crate::image::ImageRef;
 use crate::manifest::{self, Limits, Stream};
 use crate::pipeline::{self, CheckOptions};
@@ -162,6 +162,13 @@ pub struct GateArgs {
     /// Largest accepted input per file or stdin, in bytes.
     #[arg(long, default_value_t = Limits::default().max_bytes)]
     pub max_input_bytes: usize,
+    /// Check every resource against this `Tenant` of the policies: its namespaces (the destination
+    /// namespace is --namespace), source repositories and kinds.
+    #[arg(long, value_name = "NAME", env = "SYNCGATE_TENANT")]
+    pub tenant: Option<String>,
+    /// The repository the manifests come from, checked against the tenant's sourceRepositories.
+    #[arg(long, value_name = "URL", env = "SYNCGATE_SOURCE_REPO", requires = "tenant")]
+    pub source_repo: Option<String>,
     /// Registry access and caches.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -206,6 +213,22 @@ pub struct PolicySetArgs {
     /// Largest accepted input per file or rendered output, in bytes.
     #[arg(long, default_value_t = Limits::default().max_bytes)]
     pub max_input_bytes: usize,
+    /// Argo CD AppProjects (or syncgate Tenants) from a file or directory (e.g. a mounted ConfigMap):
+    /// every resource is checked against the Application's project.
+    #[arg(long, value_name = "FILE|DIR", env = "SYNCGATE_PROJECTS", conflicts_with = "projects_from_cluster")]
+    pub projects: Option<PathBuf>,
+    /// Read each Application and its AppProject from the Kubernetes API (in-cluster config or
+    /// KUBECONFIG; needs get on applications and appprojects): gives the project on Argo CD
+    /// before 3.0 and the destination cluster.
+    #[arg(long, env = "SYNCGATE_PROJECTS_FROM_CLUSTER")]
+    pub projects_from_cluster: bool,
+    /// Argo CD's namespace (AppProjects, and Applications without a namespace prefix).
+    #[arg(long, value_name = "NS", default_value = "argocd", env = "SYNCGATE_ARGOCD_NAMESPACE")]
+    pub argocd_namespace: String,
+    /// Post a Kubernetes Event (Warning, reason SyncgateDenied) on the Application for each denial
+    /// (needs create on events in the Application's namespace).
+    #[arg(long, env = "SYNCGATE_EVENTS")]
+    pub events: bool,
     /// Registry access and caches.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -426,14 +449,51 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn check_options(gate: &GateArgs) -> CheckOptions {
-    CheckOptions {
+fn check_options(gate: &GateArgs, policies: &PolicySet) -> anyhow::Result<CheckOptions> {
+    let tenancy = match &gate.tenant {
+        None => None,
+        Some(name) => {
+            let Some(scope) = policies.tenant(name) else {
+                let known: Vec<&str> = policies.tenants.iter().map(|t| t.name()).collect();
+                anyhow::bail!(
+                    "no Tenant named \"{name}\" in the policies ({})",
+                    if known.is_empty() {
+                        "they define none".to_owned()
+                    } else {
+                        format!("found: {}", known.join(", "))
+                    }
+                );
+            };
+            Some(pipeline::Tenancy {
+                scope: Ok(Arc::clone(scope)),
+                destination: crate::project::Destination {
+                    server: None,
+                    name: None,
+                    namespace: gate.namespace.clone(),
+                },
+                repo_url: gate.source_repo.clone(),
+                application: source_id(gate.source_repo.as_deref().unwrap_or_default()),
+            })
+        }
+    };
+    Ok(CheckOptions {
         default_namespace: gate.namespace.clone(),
         run_mode: match gate.mode {
             ModeArg::Enforce => RunMode::AsConfigured,
             ModeArg::Report => RunMode::ReportOnly,
         },
         now: gate.now.unwrap_or_else(jiff::Timestamp::now),
+        tenancy,
+    })
+}
+
+/// What source-level findings are about outside Argo CD: the repository itself.
+fn source_id(url: &str) -> report::ResourceId {
+    report::ResourceId {
+        api_version: "syncgate.dev/v1alpha1".into(),
+        kind: "Source".into(),
+        namespace: None,
+        name: url.into(),
     }
 }
 
@@ -443,7 +503,7 @@ fn gate_online(stream: &mut Stream, policies: &PolicySet, gate: &GateArgs) -> an
     let settings = gate.registry.settings()?;
     let resolver = Arc::new(resolver(&settings)?);
     let verifier = verifier(&resolver);
-    let options = check_options(gate);
+    let options = check_options(gate, policies)?;
     let report = runtime()?
         .block_on(pipeline::gate(stream, policies, &options, resolver.as_ref(), &verifier, settings.deadline))
         .context("invalid input")?;
@@ -460,11 +520,12 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let (report, stream) = if gate.offline {
         if args.output == Output::Manifests {
             let stream = manifest::load(&args.paths, &limits).context("invalid input")?;
-            let report = pipeline::check(&stream, &policies, &check_options(gate)).context("invalid input")?;
+            let report =
+                pipeline::check(&stream, &policies, &check_options(gate, &policies)?).context("invalid input")?;
             (report, Some(stream))
         } else {
             // Offline checks stream document by document: memory follows the findings.
-            let options = check_options(gate);
+            let options = check_options(gate, &policies)?;
             let mut checker = pipeline::Checker::new(&policies, &options);
             manifest::visit(&args.paths, &limits, &mut |document| checker.document(&document))
                 .context("invalid input")?;
@@ -514,8 +575,10 @@ fn exit_code(report: &Report) -> ExitCode {
 }
 
 impl PolicySetArgs {
-    /// The gate these settings describe: policy sets loaded, registry client and verifier built.
-    pub fn gate(&self) -> anyhow::Result<Gate> {
+    /// The gate these settings describe: policy sets loaded, registry client and verifier built,
+    /// projects and the Kubernetes client set up. Runs inside the async runtime (the Kubernetes
+    /// client needs one).
+    pub async fn gate(&self) -> anyhow::Result<Gate> {
         let source = match (&self.policy_dir, self.policy.is_empty()) {
             (Some(dir), _) => PolicySource::Root(dir.clone()),
             (None, false) => PolicySource::Paths(self.policy.clone()),
@@ -527,8 +590,27 @@ impl PolicySetArgs {
         let settings = self.registry.settings()?;
         let cached = Arc::new(resolver(&settings)?);
         let verifier = Arc::new(verifier(&cached)) as Arc<dyn crate::verify::Verify>;
-        let resolver = (!self.offline).then(|| cached as Arc<dyn Resolve>);
+        let resolver = (!self.offline).then_some(cached as Arc<dyn Resolve>);
         let renderer = Renderer::from_path(std::time::Duration::from_secs(self.render_timeout), limits);
+        let client = if self.projects_from_cluster || self.events {
+            Some(kube::Client::try_default().await.context(
+                "cannot reach the Kubernetes API (in-cluster config or KUBECONFIG) for --projects-from-cluster/--events",
+            )?)
+        } else {
+            None
+        };
+        let projects = match (&self.projects, &client) {
+            (Some(path), _) => Some(
+                crate::project::Projects::from_path(path)
+                    .with_context(|| format!("invalid projects in {}", path.display()))?,
+            ),
+            (None, Some(client)) if self.projects_from_cluster => {
+                Some(crate::project::Projects::cluster(client.clone(), &self.argocd_namespace))
+            }
+            _ => None,
+        };
+        let events = client.filter(|_| self.events).map(crate::project::Events::new);
+        let tenancies = Tenancies { projects, events, argocd_namespace: self.argocd_namespace.clone() };
         Ok(Gate::new(GateParts {
             source,
             resolver,
@@ -540,6 +622,7 @@ impl PolicySetArgs {
                 ModeArg::Enforce => RunMode::AsConfigured,
                 ModeArg::Report => RunMode::ReportOnly,
             },
+            tenancies,
         })?)
     }
 }
@@ -549,8 +632,9 @@ impl PolicySetArgs {
 fn run_generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let env = AppEnv::from_process();
     let dir = std::env::current_dir().context("cannot read the current directory")?;
-    let gate = args.sets.gate()?;
-    let gated = runtime()?.block_on(gate.generate(&dir, &env))?;
+    let runtime = runtime()?;
+    let gate = runtime.block_on(args.sets.gate())?;
+    let gated = runtime.block_on(gate.generate(&dir, &env))?;
     let mut err = std::io::stderr().lock();
     if gated.report.decision == Decision::Deny {
         writeln!(err, "{}", gated.message())?;
@@ -585,7 +669,7 @@ fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
         .context("cannot read the manifests from stdin")?;
     let mut stream = Stream { documents: manifest::parse_bytes(&input, None, &limits).context("invalid input")? };
     let report = if gate.offline {
-        pipeline::check(&stream, &policies, &check_options(gate)).context("invalid input")?
+        pipeline::check(&stream, &policies, &check_options(gate, &policies)?).context("invalid input")?
     } else {
         gate_online(&mut stream, &policies, gate)?
     };

@@ -3,6 +3,7 @@
 //! daemon (`syncgate serve`). Each request is `render → pipeline::gate → warnings annotated`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -10,11 +11,12 @@ use std::time::Duration;
 use crate::argocd::AppEnv;
 use crate::image::ImageRef;
 use crate::manifest::{self, Limits, Stream};
-use crate::pipeline::{self, CheckOptions, PipelineError};
+use crate::pipeline::{self, CheckOptions, PipelineError, Tenancy};
 use crate::policy::{self, PolicyError, PolicySet, RunMode};
+use crate::project::{Destination, Events, Projects, split_app_name};
 use crate::registry::{Resolve, ResolveError};
 use crate::render::{Render, RenderError, SourceKind};
-use crate::report::{Decision, Report, Status};
+use crate::report::{Decision, Report, ResourceId, Status};
 use crate::verify::{Verification, Verify};
 
 /// The policy set used when a request names none.
@@ -210,6 +212,12 @@ pub struct Context {
     pub namespace: String,
     /// The time exceptions' `expires` is compared with.
     pub now: jiff::Timestamp,
+    /// Argo CD's `ARGOCD_APP_NAME` (`<name>` or `<namespace>_<name>`), when there is an Application.
+    pub application: Option<String>,
+    /// The AppProject (or Tenant) name, when known.
+    pub project: Option<String>,
+    /// The source repository, when known.
+    pub repo_url: Option<String>,
 }
 
 impl Context {
@@ -220,7 +228,26 @@ impl Context {
             policy_set: env.parameter("policy").map(str::to_owned),
             namespace: env.destination_namespace.clone().unwrap_or_else(|| "default".to_owned()),
             now: jiff::Timestamp::now(),
+            application: env.app_name.clone(),
+            project: env.project.clone(),
+            repo_url: env.repo_url.clone(),
         }
+    }
+}
+
+/// Where tenancy comes from besides the policy sets' `Tenant`s.
+pub struct Tenancies {
+    /// AppProjects (and Tenants) from files or the API; `None`: only `Tenant`s named like the project.
+    pub projects: Option<Projects>,
+    /// Kubernetes Events on the Application for denials.
+    pub events: Option<Events>,
+    /// Argo CD's control-plane namespace (where Applications without a namespace prefix live).
+    pub argocd_namespace: String,
+}
+
+impl Default for Tenancies {
+    fn default() -> Self {
+        Tenancies { projects: None, events: None, argocd_namespace: crate::project::DEFAULT_NAMESPACE.to_owned() }
     }
 }
 
@@ -266,6 +293,7 @@ pub struct Gate {
     limits: Limits,
     deadline: Duration,
     run_mode: RunMode,
+    tenancies: Tenancies,
 }
 
 impl std::fmt::Debug for Gate {
@@ -290,6 +318,8 @@ pub struct GateParts {
     pub deadline: Duration,
     /// `report` makes every rule report-only (operator setting; applications cannot choose it).
     pub run_mode: RunMode,
+    /// Projects and Events.
+    pub tenancies: Tenancies,
 }
 
 impl Gate {
@@ -305,6 +335,7 @@ impl Gate {
             limits: parts.limits,
             deadline: parts.deadline,
             run_mode: parts.run_mode,
+            tenancies: parts.tenancies,
         })
     }
 
@@ -371,8 +402,13 @@ impl Gate {
         set: &PolicySet,
         context: &Context,
     ) -> Result<Gated, GateError> {
-        let options =
-            CheckOptions { default_namespace: context.namespace.clone(), run_mode: self.run_mode, now: context.now };
+        let tenancy = self.tenancy(context, set).await;
+        let options = CheckOptions {
+            default_namespace: context.namespace.clone(),
+            run_mode: self.run_mode,
+            now: context.now,
+            tenancy,
+        };
         let report = match &self.resolver {
             Some(resolver) => {
                 pipeline::gate(&mut stream, set, &options, resolver.as_ref(), self.verifier.as_ref(), self.deadline)
@@ -382,8 +418,65 @@ impl Gate {
         };
         if report.decision == Decision::Allow {
             annotate_warnings(&mut stream, &report, &context.namespace);
+        } else if let (Some(events), Some(instance)) = (&self.tenancies.events, &context.application) {
+            let (namespace, name) = split_app_name(instance, &self.tenancies.argocd_namespace);
+            events.application_denied(namespace, name, &crate::report::status_message(&report)).await;
         }
         Ok(Gated { report, stream, policy_set: set_name.to_owned(), source: None })
+    }
+
+    /// The project or tenant a request is bounded by:
+    ///
+    /// 1. with projects configured, the Application's AppProject (or Tenant) from them; its name comes
+    ///    from the request, or from the Application itself when projects are read from the API (which
+    ///    also gives the destination cluster); a project that cannot be had refuses the request;
+    /// 2. otherwise a `Tenant` of the policy set named like the project;
+    /// 3. otherwise none: no tenancy checks.
+    async fn tenancy(&self, context: &Context, set: &PolicySet) -> Option<Tenancy> {
+        let app = context.application.as_deref().map(|i| split_app_name(i, &self.tenancies.argocd_namespace));
+        let application = match app {
+            Some((namespace, name)) => ResourceId {
+                api_version: crate::project::ARGO_API_VERSION.to_owned(),
+                kind: "Application".to_owned(),
+                namespace: Some(namespace.to_owned()),
+                name: name.to_owned(),
+            },
+            None => ResourceId {
+                api_version: crate::project::TENANT_API_VERSION.to_owned(),
+                kind: "Source".to_owned(),
+                namespace: None,
+                name: context.repo_url.clone().unwrap_or_default(),
+            },
+        };
+        let mut tenancy = Tenancy {
+            scope: Err(String::new()),
+            destination: Destination { server: None, name: None, namespace: context.namespace.clone() },
+            repo_url: context.repo_url.clone(),
+            application,
+        };
+        let mut project = context.project.clone();
+        if let (Some(Projects::Cluster(cluster)), Some((namespace, name))) = (&self.tenancies.projects, app) {
+            match cluster.application(namespace, name).await {
+                Ok(found) => {
+                    project = Some(found.project);
+                    tenancy.destination = found.destination;
+                    if tenancy.repo_url.is_none() {
+                        tenancy.repo_url = found.repo_urls.into_iter().next();
+                    }
+                }
+                Err(error) => {
+                    tenancy.scope = Err(error.to_string());
+                    return Some(tenancy);
+                }
+            }
+        }
+        tenancy.scope = match (&self.tenancies.projects, project) {
+            (Some(projects), Some(name)) => projects.scope(&name).await.map_err(|e| e.to_string()),
+            (Some(_), None) => Err("the application's project is unknown: ARGOCD_APP_PROJECT_NAME is not set (Argo CD before 3.0, or a call without an Application); read it from the Application with --projects-from-cluster".to_owned()),
+            (None, Some(name)) => Ok(Arc::clone(set.tenant(&name)?)),
+            (None, None) => return None,
+        };
+        Some(tenancy)
     }
 
     /// Resolves one image and verifies it against the named set's image policies.
@@ -416,7 +509,12 @@ pub fn annotate_warnings(stream: &mut Stream, report: &Report, default_namespace
     for (d, document) in stream.documents.iter().enumerate() {
         let Ok(resources) = document.resources(d) else { continue };
         for resource in resources {
-            let id = resource.id(Some(default_namespace));
+            let cluster_scoped = crate::project::is_cluster_scoped(
+                resource.api_version(),
+                resource.kind(),
+                &crate::project::CrdScopes::default(),
+            );
+            let id = resource.id((!cluster_scoped).then_some(default_namespace));
             let location = (document.file.clone(), document.index);
             let lines: Vec<String> = report
                 .findings
@@ -431,7 +529,7 @@ pub fn annotate_warnings(stream: &mut Stream, report: &Report, default_namespace
             let mut text = String::new();
             for (i, line) in lines.iter().enumerate() {
                 if text.len() + line.len() + 1 > MAX {
-                    text.push_str(&format!("… and {} more (run syncgate check for the full report)", lines.len() - i));
+                    let _ = write!(text, "… and {} more (run syncgate check for the full report)", lines.len() - i);
                     break;
                 }
                 if !text.is_empty() {

@@ -6,6 +6,7 @@
 //! input.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -13,10 +14,12 @@ use futures::stream::FuturesUnordered;
 
 use crate::image::ImageRef;
 use crate::manifest::{self, Address, Document, FieldPath, ManifestError, Stream, WorkloadKind};
+use crate::policy::evaluate::{Scope as ExceptionScope, Verdict};
 use crate::policy::workload::Pin;
 use crate::policy::{self, Decider, PolicySet, RunMode, Workload, WorkloadError};
+use crate::project::{CrdScopes, Denial, Destination, Scope, Subject};
 use crate::registry::{Resolve, ResolveError, Resolved};
-use crate::report::{Report, ReportBuilder};
+use crate::report::{Finding, Mode, Report, ReportBuilder, ResourceId, SourceLocation, Status};
 use crate::verify::{ImageCheck, PolicyOutcome, Verify};
 
 /// What the registries said about each distinct image reference of a stream, keyed by the reference
@@ -47,6 +50,29 @@ pub struct CheckOptions {
     pub run_mode: RunMode,
     /// The time exceptions' `expires` is compared with.
     pub now: jiff::Timestamp,
+    /// The project or tenant every resource is checked against; `None`: no tenancy checks.
+    pub tenancy: Option<Tenancy>,
+}
+
+/// What a stream is bounded by: an Argo CD `AppProject` or a syncgate `Tenant`, where the
+/// application deploys and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Tenancy {
+    /// The scope, or why it could not be had (then every stream is refused as undecided).
+    pub scope: Result<Arc<Scope>, String>,
+    /// Where the application deploys (cluster unknown in a plugin; see [`Destination`]).
+    pub destination: Destination,
+    /// The application's source repository, when known: checked once per stream.
+    pub repo_url: Option<String>,
+    /// What source-level findings are about: the Argo CD `Application`, or the source itself.
+    pub application: ResourceId,
+}
+
+impl Tenancy {
+    /// `AppProject team-a` or `Tenant team-a`, as findings name their policy.
+    fn policy(&self) -> Option<String> {
+        self.scope.as_ref().ok().map(|s| format!("{} {}", s.kind(), s.name()))
+    }
 }
 
 /// Why a stream could not be checked (as opposed to a stream that was checked and denied).
@@ -70,6 +96,8 @@ pub struct Checker<'p> {
     default_namespace: String,
     decider: Decider<'p>,
     report: ReportBuilder,
+    tenancy: Option<Tenancy>,
+    crds: CrdScopes,
     documents: usize,
     resources: usize,
     images: HashSet<String>,
@@ -87,6 +115,8 @@ impl<'p> Checker<'p> {
             default_namespace: options.default_namespace.clone(),
             decider: Decider::new(policies, options.run_mode, options.now),
             report: ReportBuilder::default(),
+            tenancy: options.tenancy.clone(),
+            crds: CrdScopes::default(),
             documents: 0,
             resources: 0,
             images: HashSet::new(),
@@ -108,9 +138,28 @@ impl<'p> Checker<'p> {
         self
     }
 
+    /// Knows the scope of custom kinds from the whole stream's CustomResourceDefinitions up front
+    /// (without this, only definitions seen before their resources count).
+    #[must_use]
+    pub fn with_crds_of(mut self, stream: &Stream) -> Self {
+        if self.tenancy.is_some() {
+            for (d, document) in stream.documents.iter().enumerate() {
+                for resource in document.resources(d).unwrap_or_default() {
+                    if resource.kind() == "CustomResourceDefinition" {
+                        self.crds.record(&resource.node.to_json());
+                    }
+                }
+            }
+        }
+        self
+    }
+
     /// Checks the next document of the stream.
     pub fn document(&mut self, document: &Document) -> Result<(), PipelineError> {
         for resource in document.resources(self.documents)? {
+            if self.tenancy.is_some() && resource.kind() == "CustomResourceDefinition" {
+                self.crds.record(&resource.node.to_json());
+            }
             self.resources += 1;
             let mut workload = Workload::new(resource, &self.policies.kinds, &self.default_namespace)?;
             self.images.extend(workload.images.iter().map(|site| site.image.clone()));
@@ -124,7 +173,10 @@ impl<'p> Checker<'p> {
             if let Some(verifications) = self.verifications {
                 workload.checks = workload.images.iter().map(|site| verifications.get(&site.image).cloned()).collect();
             }
-            let evaluation = policy::evaluate(self.policies, &workload);
+            let mut evaluation = policy::evaluate(self.policies, &workload);
+            if let Some(tenancy) = &self.tenancy {
+                tenancy_verdicts(tenancy, &self.crds, &workload, &mut evaluation);
+            }
             self.report.begin(workload.id.clone(), workload.location(&FieldPath::root()));
             for passed in evaluation.passes {
                 self.report.pass(passed.rule, passed.mode, passed.policy);
@@ -146,12 +198,124 @@ impl<'p> Checker<'p> {
 
     /// The report, and the image fields to write back (empty unless checked with resolutions).
     #[must_use]
-    pub fn finish_with_rewrites(self) -> (Report, Vec<ImageRewrite>) {
+    pub fn finish_with_rewrites(mut self) -> (Report, Vec<ImageRewrite>) {
+        if let Some(tenancy) = self.tenancy.take() {
+            self.source_verdicts(&tenancy);
+        }
         let mut report = self.report.finish(self.decider.finish(), self.resources, self.images.len());
         if let Some(verifications) = self.verifications {
             report.evidence = evidence(verifications);
         }
         (report, self.rewrites)
+    }
+}
+
+impl Checker<'_> {
+    /// The stream-level tenancy verdicts, on the application: its source repository, and a project
+    /// that could not be read (which refuses the stream as undecided).
+    fn source_verdicts(&mut self, tenancy: &Tenancy) {
+        let location = SourceLocation { file: None, document: 0, line: None };
+        let denial = match &tenancy.scope {
+            Err(why) => Some(Denial {
+                rule: crate::project::RULE_DESTINATION,
+                path: None,
+                message: format!("cannot check the resources against their project, so they are refused: {why}"),
+                fix: "make the project readable (project files, or RBAC to get appprojects for --projects-from-cluster) and refresh".into(),
+                undecided: true,
+            }),
+            Ok(scope) => tenancy.repo_url.as_deref().and_then(|url| {
+                let denial = scope.check_source(url);
+                if denial.is_none() {
+                    self.report.begin(tenancy.application.clone(), location.clone());
+                    let policy = tenancy.policy().map(|p| Arc::from(p.as_str()));
+                    self.report.pass(crate::project::RULE_SOURCE_REPO.into(), Mode::Enforce, policy);
+                }
+                denial
+            }),
+        };
+        if let Some(denial) = denial {
+            self.report.begin(tenancy.application.clone(), location.clone());
+            let verdict = denial_verdict(
+                tenancy,
+                &tenancy.application,
+                location,
+                denial,
+                Address { document: usize::MAX, item: None },
+            );
+            self.report.finding(self.decider.decide(verdict));
+        }
+    }
+}
+
+/// The tenancy verdicts on one resource: its kind, and for a namespaced one its namespace.
+fn tenancy_verdicts(tenancy: &Tenancy, crds: &CrdScopes, workload: &Workload<'_>, out: &mut policy::Evaluation) {
+    let Ok(scope) = &tenancy.scope else { return };
+    let resource = &workload.resource;
+    let (api_version, kind) = (resource.api_version(), resource.kind());
+    let name = resource.name();
+    let subject = Subject {
+        api_version,
+        kind,
+        name: &name,
+        namespace: resource.namespace(),
+        cluster_scoped: crate::project::is_cluster_scoped(api_version, kind, crds),
+    };
+    let denials = scope.check_resource(&subject, &tenancy.destination);
+    let checked: &[&'static str] = if subject.cluster_scoped {
+        &[crate::project::RULE_CLUSTER_RESOURCE]
+    } else {
+        &[crate::project::RULE_DESTINATION, crate::project::RULE_NAMESPACED_RESOURCE]
+    };
+    let policy = tenancy.policy().map(|p| Arc::from(p.as_str()));
+    for rule in checked {
+        if !denials.iter().any(|d| d.rule == *rule) {
+            out.passes.push(crate::report::Passed {
+                rule: (*rule).into(),
+                mode: Mode::Enforce,
+                policy: policy.clone(),
+            });
+        }
+    }
+    for denial in denials {
+        let path = denial.path.as_deref().map(FieldPath::parse).unwrap_or_default();
+        let location = workload.location(&path);
+        out.verdicts.push(denial_verdict(tenancy, &workload.id, location, denial, resource.address));
+    }
+    out.passes.sort_by(|a, b| (&a.rule, &a.policy).cmp(&(&b.rule, &b.policy)));
+    out.verdicts.sort_by(|a, b| a.order.cmp(&b.order));
+}
+
+fn denial_verdict(
+    tenancy: &Tenancy,
+    id: &ResourceId,
+    location: SourceLocation,
+    denial: Denial,
+    address: Address,
+) -> Verdict {
+    let policy = tenancy.policy();
+    let fix = format!("{}; or request a PolicyException for rule {} matching {id}", denial.fix, denial.rule);
+    Verdict {
+        order: (
+            address,
+            denial.rule.to_owned(),
+            denial.path.as_deref().map(FieldPath::parse).unwrap_or_default(),
+            policy.clone().unwrap_or_default(),
+        ),
+        finding: Finding {
+            rule: denial.rule.to_owned(),
+            status: if denial.undecided { Status::Error } else { Status::Fail },
+            mode: Mode::Enforce,
+            resource: id.clone(),
+            container: None,
+            image: None,
+            path: denial.path,
+            message: denial.message,
+            fix: Some(fix),
+            policy,
+            exception: None,
+            location: Some(location),
+        },
+        scope: ExceptionScope { service_account: None, images: Vec::new() },
     }
 }
 
@@ -321,7 +485,10 @@ pub async fn gate(
     let images = images_of(stream, &policies.kinds);
     let resolutions = resolve_all(resolver, images, deadline).await;
     let verifications = verify_all(verifier, policies, &resolutions, deadline.saturating_sub(started.elapsed())).await;
-    let mut checker = Checker::new(policies, options).with_resolutions(&resolutions).with_verifications(&verifications);
+    let mut checker = Checker::new(policies, options)
+        .with_resolutions(&resolutions)
+        .with_verifications(&verifications)
+        .with_crds_of(stream);
     for document in &stream.documents {
         checker.document(document)?;
     }
@@ -334,7 +501,7 @@ pub async fn gate(
 
 /// Checks an in-memory stream.
 pub fn check(stream: &Stream, policies: &PolicySet, options: &CheckOptions) -> Result<Report, PipelineError> {
-    let mut checker = Checker::new(policies, options);
+    let mut checker = Checker::new(policies, options).with_crds_of(stream);
     for document in &stream.documents {
         checker.document(document)?;
     }
@@ -432,6 +599,7 @@ mod tests {
             default_namespace: "default".into(),
             run_mode: RunMode::AsConfigured,
             now: jiff::Timestamp::UNIX_EPOCH,
+            tenancy: None,
         };
         // Pin regardless of the decision, to compare the rewrite of every resolved image.
         let mut checker = Checker::new(&policies, &options).with_resolutions(&resolutions);

@@ -24,6 +24,7 @@ use crate::report::RuleInfo;
 pub fn catalog() -> Vec<RuleInfo> {
     let mut all: Vec<RuleInfo> = rules::RuleId::ALL.iter().map(|r| r.info()).collect();
     all.extend(image::RULES);
+    all.extend(crate::project::RULES);
     all.extend(pss::CHECKS.iter().map(|c| RuleInfo { id: c.id, summary: c.summary, help: c.help }));
     all
 }

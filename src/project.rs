@@ -35,7 +35,7 @@ pub use glob::{filepath_compiles, filepath_match, glob_match, gobwas_compiles, g
 pub use kinds::{CrdScopes, is_cluster_scoped};
 pub use scope::{
     Denial, Destination, DestinationEntry, KindEntry, RULE_CLUSTER_RESOURCE, RULE_DESTINATION,
-    RULE_NAMESPACED_RESOURCE, RULE_SOURCE_REPO, Scope, ScopeKind, Subject,
+    RULE_NAMESPACED_RESOURCE, RULE_SOURCE_REPO, RULES, Scope, ScopeKind, Subject,
 };
 pub use source::{FileProjects, ProjectSource, Projects};
 pub use tenant::TENANT_API_VERSION;

@@ -272,6 +272,7 @@ fn run_file(file: &Path, outcome: &mut Outcome) -> Result<(), TestError> {
             RunMode::AsConfigured
         },
         now,
+        tenancy: None,
     };
     let report = pipeline::check(&stream, &policies, &options)
         .map_err(|source| TestError::Resources { path: display.clone(), source })?;

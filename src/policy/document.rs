@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
@@ -217,6 +218,8 @@ pub struct PolicySet {
     pub exceptions: Vec<PolicyException>,
     /// Built-in workload kinds followed by configured `WorkloadKind`s.
     pub kinds: Vec<WorkloadKind>,
+    /// Tenants (namespaces, source repositories and kinds a team may use), in load order.
+    pub tenants: Vec<Arc<crate::project::Scope>>,
 }
 
 impl PolicySet {
@@ -239,6 +242,12 @@ impl PolicySet {
     #[must_use]
     pub fn no_match(&self) -> Option<NoMatch> {
         self.images.iter().map(|p| p.no_match).max()
+    }
+
+    /// The `Tenant` named `name`.
+    #[must_use]
+    pub fn tenant(&self, name: &str) -> Option<&Arc<crate::project::Scope>> {
+        self.tenants.iter().find(|t| t.name() == name)
     }
 
     /// How an image is written back when an `ImagePolicy` says so: the first matching policy (in load
@@ -460,14 +469,27 @@ pub fn from_stream(stream: &manifest::Stream) -> Result<PolicySet, PolicyError> 
             "ImagePolicy" => set.images.push(image::image_policy(&doc)?),
             "PolicyException" => set.exceptions.push(exception(&doc)?),
             "WorkloadKind" => set.kinds.push(workload_kind(&doc)?),
+            "Tenant" => set.tenants.push(tenant(&doc)?),
             other => {
                 return Err(doc.error(
                     "kind",
                     format!(
-                        "unknown kind \"{other}\", expected one of WorkloadPolicy, ImagePolicy, PolicyException, WorkloadKind"
+                        "unknown kind \"{other}\", expected one of WorkloadPolicy, ImagePolicy, PolicyException, WorkloadKind, Tenant"
                     ),
                 ));
             }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &set.tenants {
+        if !seen.insert(t.name().to_owned()) {
+            return Err(PolicyError::Invalid(Box::new(InvalidField {
+                location: SourceLocation { file: None, document: 0, line: None },
+                kind: "Tenant".into(),
+                name: t.name().to_owned(),
+                field: "metadata.name".into(),
+                message: "duplicate Tenant name".into(),
+            })));
         }
     }
     let mut seen = BTreeMap::new();
@@ -614,6 +636,14 @@ pub(super) fn json_type(v: &serde_json::Value) -> &'static str {
     }
 }
 
+fn tenant(doc: &Doc<'_>) -> Result<Arc<crate::project::Scope>, PolicyError> {
+    match crate::project::Scope::from_tenant(&doc.node.to_json()) {
+        Ok(scope) => Ok(Arc::new(scope)),
+        Err(crate::project::ProjectError::Invalid { field, message, .. }) => Err(doc.error(&field, message)),
+        Err(other) => Err(doc.error("", other.to_string())),
+    }
+}
+
 fn exception(doc: &Doc<'_>) -> Result<PolicyException, PolicyError> {
     let raw: RawException = doc.typed(doc.node.to_json())?;
     let spec = raw.spec;
@@ -623,7 +653,8 @@ fn exception(doc: &Doc<'_>) -> Result<PolicyException, PolicyError> {
     for (i, rule) in spec.rules.iter().enumerate() {
         let known = rule.parse::<RuleId>().is_ok()
             || pss::CHECKS.iter().any(|c| c.id == rule)
-            || image::RULES.iter().any(|r| r.id == rule);
+            || image::RULES.iter().any(|r| r.id == rule)
+            || crate::project::RULES.iter().any(|r| r.id == rule);
         if !known {
             return Err(doc.error(&format!("spec.rules[{i}]"), format!("unknown rule id \"{rule}\"")));
         }

@@ -19,6 +19,30 @@ pub const RULE_NAMESPACED_RESOURCE: &str = "project-namespaced-resource";
 /// Rule id of the cluster-scoped kind lists in [`Scope::check_resource`].
 pub const RULE_CLUSTER_RESOURCE: &str = "project-cluster-resource";
 
+/// The rules tenancy produces, for reports and `PolicyException` validation.
+pub const RULES: [crate::report::RuleInfo; 4] = [
+    crate::report::RuleInfo {
+        id: RULE_SOURCE_REPO,
+        summary: "The application's source repository must be one its project (or tenant) permits",
+        help: "Deploy from a repository listed in the AppProject's sourceRepos (or the Tenant's sourceRepositories), or ask the platform team to add it.",
+    },
+    crate::report::RuleInfo {
+        id: RULE_DESTINATION,
+        summary: "Every namespaced resource must land in a namespace its project (or tenant) permits",
+        help: "Set metadata.namespace to one of the project's destination namespaces (or leave it empty for the application's destination namespace), or ask the platform team to add the destination.",
+    },
+    crate::report::RuleInfo {
+        id: RULE_NAMESPACED_RESOURCE,
+        summary: "Namespaced kinds must be allowed by the project's namespaceResourceWhitelist/Blacklist",
+        help: "Leave the resource out, or ask the platform team to allow the kind in the AppProject's namespaceResourceWhitelist (or remove it from the blacklist).",
+    },
+    crate::report::RuleInfo {
+        id: RULE_CLUSTER_RESOURCE,
+        summary: "Cluster-scoped kinds must be in the project's clusterResourceWhitelist",
+        help: "Leave the cluster-scoped resource out (the platform team owns those), or ask for the kind in the AppProject's clusterResourceWhitelist.",
+    },
+];
+
 /// How many list entries a message shows before eliding the rest.
 const SHOWN_ENTRIES: usize = 8;
 

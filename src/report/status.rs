@@ -24,10 +24,24 @@ pub fn status_message(report: &Report) -> String {
         return out;
     }
     let denying: Vec<&Finding> = report.findings.iter().filter(|f| f.denies()).collect();
-    let mut resources: Vec<_> = denying.iter().map(|f| &f.resource).collect();
+    // Source-level findings (the repository, a project that cannot be read) are about the
+    // application, which is not one of the resources.
+    let (source, resources): (Vec<_>, Vec<_>) = denying.iter().map(|f| &f.resource).partition(|r| is_source(r));
+    let mut resources = resources;
     resources.sort();
     resources.dedup();
-    let _ = write!(out, "syncgate denied {} of {} resources:", resources.len(), summary.resources);
+    match (source.first(), resources.len()) {
+        (Some(application), 0) => {
+            let name = match &application.namespace {
+                Some(namespace) => format!("{namespace}/{}", application.name),
+                None => application.name.clone(),
+            };
+            let _ = write!(out, "syncgate denied {} {}:", Clean(&application.kind), Clean(&name));
+        }
+        _ => {
+            let _ = write!(out, "syncgate denied {} of {} resources:", resources.len(), summary.resources);
+        }
+    }
     for finding in denying.iter().take(MAX_LISTED) {
         out.push('\n');
         line(&mut out, finding);
@@ -67,6 +81,12 @@ fn line(out: &mut String, finding: &Finding) {
     if let Some(fix) = &finding.fix {
         let _ = write!(out, "\n  fix: {}", Clean(fix));
     }
+}
+
+/// The application or source a stream came from, as tenancy findings name it.
+fn is_source(resource: &super::ResourceId) -> bool {
+    (resource.kind == "Application" && resource.api_version == crate::project::ARGO_API_VERSION)
+        || (resource.kind == "Source" && resource.api_version == crate::project::TENANT_API_VERSION)
 }
 
 fn plural(n: usize) -> &'static str {

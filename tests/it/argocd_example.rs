@@ -122,3 +122,62 @@ fn the_privileged_app_is_denied_by_disallow_privileged() {
     );
     assert!(!out.stderr.contains("image-signature"), "the image is signed: {}", out.stderr);
 }
+
+#[test]
+fn the_cross_namespace_app_is_denied_by_the_project_for_the_service_and_the_cluster_role() {
+    let example = Example::new();
+    let projects = example.dir.path().join("projects/team-a.yaml");
+    let out = example.generate("cross-namespace", &[("SYNCGATE_PROJECTS", projects.to_str().expect("utf-8"))]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.starts_with("syncgate denied 2 of 3 resources:\n"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Service team-b/api: namespace \"team-b\" is not an allowed destination of AppProject team-a"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("ClusterRole team-a-node-reader: resource rbac.authorization.k8s.io:ClusterRole is not permitted in AppProject team-a"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Deployment team-a/api"), "the workload itself passes: {}", out.stderr);
+    crate::generate::assert_golden("argocd_example_cross_namespace", &out.stderr);
+}
+
+#[test]
+fn the_same_app_is_denied_by_the_equivalent_tenant_without_argo_cd() {
+    let example = Example::new();
+    let policies = example.dir.path().join("policies/default");
+    std::fs::copy(example.dir.path().join("projects/team-a-tenant.yaml"), policies.join("tenant.yaml")).expect("copy");
+    let mut command = syncgate(example.home.path());
+    command
+        .arg("check")
+        .arg(example.app("cross-namespace"))
+        .args(["--policy", policies.to_str().expect("utf-8"), "--tenant", "team-a", "-n", "team-a", "-o", "json"])
+        .args(["--source-repo", "https://github.com/acme/other", "--insecure-registry", &example.registry.host()]);
+    let out = run(&mut command);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json report");
+    let failed: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                format!("{}/{}", f["resource"]["kind"].as_str().unwrap(), f["resource"]["name"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("project-destination".to_owned(), "Service/api".to_owned()),
+            ("project-cluster-resource".to_owned(), "ClusterRole/team-a-node-reader".to_owned()),
+            ("project-source-repo".to_owned(), "Source/https://github.com/acme/other".to_owned()),
+        ]
+    );
+}
