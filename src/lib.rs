@@ -19,5 +19,6 @@ pub mod policy;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod server;
 pub mod testcase;
 pub mod verify;
