@@ -398,7 +398,8 @@ impl RequestLog {
         metrics.request(rpc, elapsed.as_secs_f64());
         let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let (fail, warn, error_findings) = self.findings;
-        match error {
+        // A denial is a decision, logged like an allow; only undecided requests are warnings.
+        match error.filter(|_| self.decision.is_empty()) {
             None => tracing::info!(
                 rpc,
                 app = %self.app,
@@ -418,7 +419,7 @@ impl RequestLog {
                 project = %self.project,
                 namespace = %self.namespace,
                 policy_set = %self.policy_set,
-                decision = if self.decision.is_empty() { "error" } else { self.decision },
+                decision = "error",
                 duration_ms,
                 fail,
                 warn,

@@ -74,13 +74,17 @@ pub async fn evaluate(socket: &Path, manifests: Vec<u8>, context: Context) -> Re
     Client::connect(socket).await?.evaluate(manifests, context).await
 }
 
-/// An error with its causes, `: `-joined (tonic's transport errors hide the OS error in a source).
+/// An error with its causes, `: `-joined, each said once (tonic's transport errors hide the OS
+/// error in a source).
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text

@@ -6,6 +6,7 @@ mod check;
 mod common;
 mod pin;
 mod registry;
+mod serve;
 mod signatures;
 mod support;
 mod test_command;

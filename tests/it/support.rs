@@ -1,6 +1,8 @@
-//! Real servers for the integration tests: a Debian `docker-registry` and a `redis-server`, each
-//! started on a free loopback port and stopped when its handle drops.
+//! Real servers for the integration tests: a Debian `docker-registry`, a `redis-server` and
+//! `syncgate serve` itself, each started on a free loopback port (and temp sockets) and stopped when
+//! its handle drops.
 
+pub(crate) mod daemon;
 pub(crate) mod proxy;
 pub(crate) mod redis;
 pub(crate) mod registry;
