@@ -206,9 +206,15 @@ async fn evaluate_reports_exactly_what_check_prints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verify_image_offline_is_an_error_naming_the_reason() {
-    let daemon = Daemon::start(&["--offline", "-p", "examples/quickstart/policies"], &[]);
+async fn verify_image_offline_is_an_error_naming_the_reason_also_over_tcp() {
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let daemon = Daemon::start(&["--offline", "-p", "examples/quickstart/policies", "--listen", &listen], &[]);
+    let tcp = tonic::transport::Endpoint::try_from(format!("http://{listen}")).unwrap().connect().await.unwrap();
+    let mut over_tcp = syncgate::server::proto::syncgate::v1::gate_client::GateClient::new(tcp);
     let request = VerifyImageRequest { image: "ghcr.io/acme/api:1.4.2".into(), policy_set: String::new() };
+    let status = over_tcp.verify_image(request.clone()).await.unwrap_err();
+    assert!(status.message().contains("runs offline and cannot resolve images"), "{status:?}");
     let status = daemon.api().await.verify_image(request).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("runs offline and cannot resolve images"), "{status:?}");
