@@ -57,6 +57,10 @@ pub enum Command {
     Cache(CacheArgs),
     /// Run policy test cases (files named syncgate-test.yaml under DIR) and compare expected verdicts.
     Test(TestArgs),
+    /// Run the daemon: Argo CD's Config Management Plugin protocol and the syncgate.v1 API over
+    /// gRPC (unix sockets, optionally TCP), Prometheus metrics, health and readiness, policy hot
+    /// reload; SIGTERM drains requests in flight and exits 0.
+    Serve(ServeArgs),
 }
 
 /// Output formats of `check`.
@@ -237,6 +241,52 @@ pub struct PolicySetArgs {
 /// Arguments of `generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
+    /// Socket of a running `syncgate serve`: when it accepts a connection, the rendered manifests
+    /// are gated there (its policies and caches); otherwise in this process.
+    #[arg(long, value_name = "PATH", env = "SYNCGATE_SOCKET")]
+    pub socket: Option<PathBuf>,
+    /// Policy sets, modes and registry access.
+    #[command(flatten)]
+    pub sets: PolicySetArgs,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Config Management Plugin socket [default: $ARGOCD_PLUGINSOCKFILEPATH/syncgate-v1.sock, else
+    /// /home/argocd/cmp-server/plugins/syncgate-v1.sock].
+    #[arg(long, value_name = "PATH", env = "SYNCGATE_CMP_SOCKET")]
+    pub cmp_socket: Option<PathBuf>,
+    /// Unix socket of the syncgate.v1 API.
+    #[arg(long, value_name = "PATH", env = "SYNCGATE_SOCKET", default_value = "/var/run/syncgate/syncgate.sock")]
+    pub socket: PathBuf,
+    /// Also serve the syncgate.v1 API on this TCP address (plaintext: keep it on a private network).
+    #[arg(long, value_name = "ADDR", env = "SYNCGATE_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, value_name = "ADDR", env = "SYNCGATE_METRICS_ADDR", default_value = "0.0.0.0:9464")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Where Config Management Plugin requests unpack their archives; wiped at start.
+    #[arg(long, value_name = "DIR", env = "ARGOCD_CMP_WORKDIR", default_value = "/tmp/_cmp_server")]
+    pub work_dir: PathBuf,
+    /// How often the policy files are checked for changes, in seconds.
+    #[arg(long, value_name = "SECONDS", env = "SYNCGATE_RELOAD_INTERVAL", default_value_t = 10)]
+    pub reload_interval: u64,
+    /// How long requests in flight may run after SIGTERM, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 25)]
+    pub shutdown_grace: u64,
+    /// Log format on stderr.
+    #[arg(long, value_enum, env = "SYNCGATE_LOG_FORMAT", default_value = "json")]
+    pub log_format: LogFormat,
     /// Policy sets, modes and registry access.
     #[command(flatten)]
     pub sets: PolicySetArgs,
@@ -338,7 +388,10 @@ pub struct TestArgs {
 #[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    match &cli.command {
+        Command::Serve(args) => init_logging(args.log_format, "info"),
+        _ => init_logging(LogFormat::Text, "warn"),
+    }
     let result = match cli.command {
         Command::Check(args) => run_check(&args),
         Command::Generate(args) => run_generate(&args),
@@ -347,6 +400,7 @@ pub fn main() -> ExitCode {
         Command::VerifyBundle(args) => run_verify_bundle(&args),
         Command::Cache(args) => run_cache(&args),
         Command::Test(args) => run_test(&args),
+        Command::Serve(args) => run_serve(&args),
     };
     match result {
         Ok(code) => code,
@@ -357,11 +411,18 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, filtered by `SYNCGATE_LOG` (default: warnings).
-fn init_logging() {
+/// Logs go to stderr, filtered by `SYNCGATE_LOG` (default: `default_level`). JSON lines carry a
+/// timestamp and the event's fields at the top level; text lines of one-shot commands carry no time.
+fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SYNCGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).without_time().try_init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init(),
+        LogFormat::Text if default_level == "info" => builder.try_init(),
+        LogFormat::Text => builder.without_time().try_init(),
+    };
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -579,6 +640,12 @@ impl PolicySetArgs {
     /// projects and the Kubernetes client set up. Runs inside the async runtime (the Kubernetes
     /// client needs one).
     pub async fn gate(&self) -> anyhow::Result<Gate> {
+        Ok(self.gate_and_resolver().await?.0)
+    }
+
+    /// The gate, and the cached registry client behind it (whose counters the daemon exports; it
+    /// exists even offline, when the gate does not use it).
+    pub async fn gate_and_resolver(&self) -> anyhow::Result<(Gate, Arc<CachedResolver<Registry>>)> {
         let source = match (&self.policy_dir, self.policy.is_empty()) {
             (Some(dir), _) => PolicySource::Root(dir.clone()),
             (None, false) => PolicySource::Paths(self.policy.clone()),
@@ -590,8 +657,8 @@ impl PolicySetArgs {
         let settings = self.registry.settings()?;
         let cached = Arc::new(resolver(&settings)?);
         let verifier = Arc::new(verifier(&cached)) as Arc<dyn crate::verify::Verify>;
-        let resolver = (!self.offline).then_some(cached as Arc<dyn Resolve>);
-        let renderer = Renderer::from_path(std::time::Duration::from_secs(self.render_timeout), limits);
+        let resolver = (!self.offline).then(|| Arc::clone(&cached) as Arc<dyn Resolve>);
+        let renderer = self.renderer();
         let client = if self.projects_from_cluster || self.events {
             Some(kube::Client::try_default().await.context(
                 "cannot reach the Kubernetes API (in-cluster config or KUBECONFIG) for --projects-from-cluster/--events",
@@ -611,7 +678,7 @@ impl PolicySetArgs {
         };
         let events = client.filter(|_| self.events).map(crate::project::Events::new);
         let tenancies = Tenancies { projects, events, argocd_namespace: self.argocd_namespace.clone() };
-        Ok(Gate::new(GateParts {
+        let gate = Gate::new(GateParts {
             source,
             resolver,
             verifier,
@@ -623,38 +690,174 @@ impl PolicySetArgs {
                 ModeArg::Report => RunMode::ReportOnly,
             },
             tenancies,
-        })?)
+        })?;
+        Ok((gate, cached))
+    }
+
+    fn renderer(&self) -> Renderer {
+        let limits = Limits { max_bytes: self.max_input_bytes, ..Limits::default() };
+        Renderer::from_path(std::time::Duration::from_secs(self.render_timeout), limits)
     }
 }
 
 /// Argo CD runs this in the application directory with the CMP environment; stdout is read as the
-/// manifests, stderr becomes the error shown on the Application.
+/// manifests, stderr becomes the error shown on the Application. With `--socket` naming a daemon
+/// that accepts a connection, the rendered stream is gated there; otherwise in this process.
 fn run_generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let env = AppEnv::from_process();
     let dir = std::env::current_dir().context("cannot read the current directory")?;
     let runtime = runtime()?;
+    if let Some(socket) = &args.socket {
+        match runtime.block_on(crate::server::client::Client::connect(socket)) {
+            Ok(client) => {
+                let generated = runtime.block_on(generate_in_daemon(client, &args.sets, &dir, &env))?;
+                return print_generated(&generated);
+            }
+            Err(error) => tracing::info!(%error, "syncgate daemon unreachable; gating in this process"),
+        }
+    }
     let gate = runtime.block_on(args.sets.gate())?;
     let gated = runtime.block_on(gate.generate(&dir, &env))?;
+    let generated = if gated.report.decision == Decision::Deny {
+        Generated::Denied(gated.message())
+    } else {
+        let warnings = gated
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.status == report::Status::Warn)
+            .map(|f| {
+                warning_line(&f.resource.kind, f.resource.namespace.as_deref(), &f.resource.name, &f.message, &f.rule)
+            })
+            .collect();
+        Generated::Allowed { warnings, yaml: gated.yaml()? }
+    };
+    print_generated(&generated)
+}
+
+/// What `generate` prints.
+enum Generated {
+    /// The status message (stderr, exit 1).
+    Denied(String),
+    /// Warning lines (stderr) and the manifests (stdout, exit 0).
+    Allowed { warnings: Vec<String>, yaml: String },
+}
+
+fn warning_line(kind: &str, namespace: Option<&str>, name: &str, message: &str, rule: &str) -> String {
+    let namespace = namespace.map(|n| format!("{n}/")).unwrap_or_default();
+    format!("syncgate warning: {kind} {namespace}{name}: {message} [{rule}]")
+}
+
+fn print_generated(generated: &Generated) -> anyhow::Result<ExitCode> {
     let mut err = std::io::stderr().lock();
-    if gated.report.decision == Decision::Deny {
-        writeln!(err, "{}", gated.message())?;
-        return Ok(ExitCode::from(1));
+    match generated {
+        Generated::Denied(message) => {
+            writeln!(err, "{message}")?;
+            Ok(ExitCode::from(1))
+        }
+        Generated::Allowed { warnings, yaml } => {
+            for line in warnings {
+                writeln!(err, "{line}")?;
+            }
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            out.write_all(yaml.as_bytes())?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    for finding in gated.report.findings.iter().filter(|f| f.status == report::Status::Warn) {
-        writeln!(
-            err,
-            "syncgate warning: {} {}: {} [{}]",
-            finding.resource.kind,
-            finding.resource.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default() + &finding.resource.name,
-            finding.message,
-            finding.rule
-        )?;
+}
+
+/// Renders here, gates in the daemon, and turns its answer into what the in-process path prints.
+async fn generate_in_daemon(
+    mut client: crate::server::client::Client,
+    sets: &PolicySetArgs,
+    dir: &std::path::Path,
+    env: &AppEnv,
+) -> anyhow::Result<Generated> {
+    use crate::server::proto::syncgate::v1::Context as WireContext;
+    let renderer = sets.renderer();
+    let (_, stream) = crate::gate::render_app(&renderer, dir, env).await?;
+    let yaml = stream.emit().context("cannot serialise the rendered manifests")?;
+    let context = WireContext {
+        policy_set: env.parameter("policy").unwrap_or_default().to_owned(),
+        namespace: env.destination_namespace.clone().unwrap_or_default(),
+        application: env.app_name.clone().unwrap_or_default(),
+        project: env.project.clone().unwrap_or_default(),
+        repo_url: env.repo_url.clone().unwrap_or_default(),
+        revision: env.revision.clone().unwrap_or_default(),
+        parameters: env.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    let response = client.evaluate(yaml.into_bytes(), context).await?;
+    if response.decision != "allow" {
+        return Ok(Generated::Denied(response.message));
     }
-    let yaml = gated.yaml()?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    out.write_all(yaml.as_bytes())?;
-    out.flush()?;
+    let report: serde_json::Value =
+        serde_json::from_str(&response.report_json).context("invalid report from the daemon")?;
+    let warnings = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["status"] == "warn")
+        .map(|f| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            let resource = &f["resource"];
+            warning_line(
+                &text(&resource["kind"]),
+                resource["namespace"].as_str(),
+                &text(&resource["name"]),
+                &text(&f["message"]),
+                &text(&f["rule"]),
+            )
+        })
+        .collect();
+    let limits = Limits { max_bytes: sets.max_input_bytes, ..Limits::default() };
+    let mut documents = Vec::with_capacity(response.manifests.len());
+    for (index, json) in response.manifests.iter().enumerate() {
+        let root = manifest::parse_str(json, &limits)
+            .context("invalid manifest from the daemon")?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| manifest::Node::new(manifest::Value::Null));
+        documents.push(manifest::Document { file: None, index, root });
+    }
+    let yaml = Stream { documents }.emit().context("cannot write the manifests")?;
+    Ok(Generated::Allowed { warnings, yaml })
+}
+
+fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    use crate::server::{self, ServeOptions};
+    let runtime = runtime()?;
+    let (gate, resolver) = runtime.block_on(args.sets.gate_and_resolver())?;
+    let cmp_socket = args.cmp_socket.clone().unwrap_or_else(|| {
+        let dir = std::env::var_os("ARGOCD_PLUGINSOCKFILEPATH")
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| PathBuf::from(server::CMP_SOCKET_DIR), PathBuf::from);
+        dir.join(server::CMP_SOCKET_NAME)
+    });
+    let options = ServeOptions {
+        cmp_socket,
+        socket: args.socket.clone(),
+        listen: args.listen,
+        metrics_addr: args.metrics_addr,
+        work_dir: args.work_dir.clone(),
+        reload_interval: std::time::Duration::from_secs(args.reload_interval.max(1)),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
+        extract: server::ExtractLimits::default(),
+        max_archive_bytes: server::MAX_MESSAGE_BYTES as u64,
+    };
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+                _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+            }
+        };
+        server::serve(Arc::new(gate), Some(resolver), options, shutdown).await.context("syncgate serve")
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -376,13 +376,16 @@ impl Gate {
         &self.limits
     }
 
+    /// Whether requests resolve and verify images against registries (`false` with `--offline`).
+    #[must_use]
+    pub fn online(&self) -> bool {
+        self.resolver.is_some()
+    }
+
     /// Renders an application directory and gates it (Argo CD's `generate`).
     pub async fn generate(&self, dir: &Path, env: &AppEnv) -> Result<Gated, GateError> {
         let (set_name, set) = self.set(env.parameter("policy"))?;
-        let (kind, stream) = self.renderer.render(dir, &env.render_request()).await?;
-        if stream.documents.iter().all(|d| d.root.is_null()) {
-            return Err(GateError::Empty { kind: kind.as_str() });
-        }
+        let (kind, stream) = render_app(self.renderer.as_ref(), dir, env).await?;
         let context = Context::from_app_env(env);
         let mut gated = self.gate(stream, &set_name, &set, &context).await?;
         gated.source = Some(kind);
@@ -499,6 +502,17 @@ impl Gate {
         let verifications = pipeline::verify_all(self.verifier.as_ref(), &set, &resolutions, self.deadline).await;
         Ok(Verification::new(&reference, &found.digest, verifications.get(image).cloned()))
     }
+}
+
+/// Renders an application directory as Argo CD would (kustomize, helm, or its YAML files), and
+/// refuses an empty result. Needs no policies: `syncgate generate` renders with it before handing
+/// the stream to a daemon.
+pub async fn render_app(renderer: &dyn Render, dir: &Path, env: &AppEnv) -> Result<(SourceKind, Stream), GateError> {
+    let (kind, stream) = renderer.render(dir, &env.render_request()).await?;
+    if stream.documents.iter().all(|d| d.root.is_null()) {
+        return Err(GateError::Empty { kind: kind.as_str() });
+    }
+    Ok((kind, stream))
 }
 
 /// Adds a `syncgate.dev/warnings` annotation to every resource with report-mode findings: one line

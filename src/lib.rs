@@ -20,5 +20,6 @@ pub mod project;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod server;
 pub mod testcase;
 pub mod verify;

@@ -220,6 +220,8 @@ struct Counters {
     blobs: AtomicU64,
     /// Referrers API GETs.
     referrers: AtomicU64,
+    /// Attempts of any kind that failed: transport errors, timeouts, oversized bodies, 429 and 5xx.
+    errors: AtomicU64,
 }
 
 /// What is known about one registry host.
@@ -383,6 +385,13 @@ impl Registry {
     #[must_use]
     pub fn auth_requests(&self) -> u64 {
         self.inner.counters.pings.load(Ordering::Relaxed) + self.inner.counters.tokens.load(Ordering::Relaxed)
+    }
+
+    /// Request attempts that failed so far: transport errors, timeouts, oversized bodies, and 429 or
+    /// 5xx answers (each retry counted).
+    #[must_use]
+    pub fn request_errors(&self) -> u64 {
+        self.inner.counters.errors.load(Ordering::Relaxed)
     }
 
     /// Joins the resolution of `image` in flight, or starts one.
@@ -656,6 +665,7 @@ impl Inner {
             client: &self.http,
             permits: &job.host.permits,
             counter,
+            errors: &self.counters.errors,
             policy: &self.policy,
             deadline: job.deadline,
         }

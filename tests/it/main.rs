@@ -10,6 +10,7 @@ mod pin;
 mod plugin_manifests;
 mod project;
 mod registry;
+mod serve;
 mod signatures;
 mod support;
 mod test_command;

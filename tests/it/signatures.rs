@@ -3,7 +3,7 @@
 //! `docker-registry` under cosign's legacy tags and as Sigstore bundle referrers, and verified by the
 //! same `Verifier` the gate uses. `negative` holds one named test per way a signature must be refused.
 
-mod cli;
+pub(crate) mod cli;
 mod negative;
 mod persist;
 mod tuf;

@@ -1,6 +1,8 @@
-//! Servers for the integration tests: a Debian `docker-registry` and a `redis-server`, each started
-//! on a free loopback port and stopped when its handle drops, and a fake Kubernetes API (`kube_api`).
+//! Servers for the integration tests: a Debian `docker-registry`, a `redis-server` and `syncgate
+//! serve` itself, each started on a free loopback port (and temp sockets) and stopped when its handle
+//! drops, and a fake Kubernetes API (`kube_api`).
 
+pub(crate) mod daemon;
 pub(crate) mod kube_api;
 pub(crate) mod proxy;
 pub(crate) mod redis;

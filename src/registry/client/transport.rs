@@ -117,6 +117,8 @@ pub(super) struct Transport<'a> {
     pub(super) permits: &'a Semaphore,
     /// Counts every request sent.
     pub(super) counter: &'a AtomicU64,
+    /// Counts every attempt that failed or got a retryable status.
+    pub(super) errors: &'a AtomicU64,
     /// Timeouts and retries.
     pub(super) policy: &'a RetryPolicy,
     /// When the resolution must be over.
@@ -135,7 +137,11 @@ impl Transport<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (failure, retry_after) = match self.attempt(&build, limit, attempt).await {
+            let outcome = self.attempt(&build, limit, attempt).await;
+            if !matches!(&outcome, Attempt::Reply(reply) if !is_retryable(reply.status)) {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let (failure, retry_after) = match outcome {
                 Attempt::Reply(reply) if is_retryable(reply.status) => {
                     let retry_after = retry_after(&reply.headers, std::time::SystemTime::now());
                     (Failure::Status { reply, note: None }, retry_after)

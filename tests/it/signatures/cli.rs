@@ -44,7 +44,7 @@ fn syncgate_in(world: &World, home: &Path, args: &[&str], stdin: Option<String>)
 }
 
 /// A world with `1.4.0` signed by the release workflow and attested, and `1.5.0-rc` unsigned.
-fn signed_world() -> (World, String, String) {
+pub(crate) fn signed_world() -> (World, String, String) {
     let mut world = World::new();
     let signed = world.image("1.4.0");
     let workflow = World::release_workflow();
