@@ -181,3 +181,94 @@ fn the_same_app_is_denied_by_the_equivalent_tenant_without_argo_cd() {
         ]
     );
 }
+
+/// The CMP environment of `apps/<name>` as `NAME=VALUE` entries for the Python client.
+fn cmp_env(name: &str) -> Vec<String> {
+    [
+        ("ARGOCD_APP_NAME", name.to_owned()),
+        ("ARGOCD_APP_NAMESPACE", "team-a".to_owned()),
+        ("ARGOCD_APP_PROJECT_NAME", "team-a".to_owned()),
+        ("ARGOCD_APP_SOURCE_REPO_URL", "https://github.com/acme/team-a-apps".to_owned()),
+        ("ARGOCD_ENV_POLICY", "default".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| format!("{k}={v}"))
+    .collect()
+}
+
+/// A denied sync reads the same everywhere it surfaces: `syncgate generate`'s stderr (what Argo CD's
+/// stock CMP server puts in the Application condition), the native CMP protocol's error (exercised by
+/// the Python grpcio client), and the syncgate.v1 API's message; the API's JSON report is byte for
+/// byte `syncgate check -o json` of the same stream and scope. Golden files pin the message and the
+/// report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_sync_reads_the_same_in_generate_the_cmp_protocol_the_api_and_the_json_report() {
+    use syncgate::server::proto::syncgate::v1::{Context, EvaluateRequest};
+
+    use crate::support::daemon::{Daemon, python};
+    let example = Example::new();
+    let projects = example.dir.path().join("projects/team-a.yaml");
+    let projects = projects.to_str().expect("utf-8");
+    let policy_dir = example.dir.path().join("policies");
+    let host = example.registry.host();
+
+    // 1. The plugin command, run by argocd-cmp-server.
+    let generated = example.generate("cross-namespace", &[("SYNCGATE_PROJECTS", projects)]);
+    assert_eq!(generated.code, 1, "{}", generated.stderr);
+    let message = generated.stderr.trim_end().to_owned();
+
+    // 2. The daemon speaking Argo CD's CMP protocol to a grpcio client.
+    let daemon = Daemon::start(
+        &["--policy-dir", policy_dir.to_str().expect("utf-8"), "--insecure-registry", &host, "--projects", projects],
+        &[],
+    );
+    let mut python_command = std::process::Command::new(python());
+    python_command
+        .arg(root().join("tests/python/cmp_client.py"))
+        .arg("--socket")
+        .arg(&daemon.cmp_socket)
+        .arg("--proto-dir")
+        .arg(root().join("proto"))
+        .arg("--repo")
+        .arg(example.dir.path())
+        .args(["--app-path", "apps/cross-namespace"]);
+    for entry in cmp_env("cross-namespace") {
+        python_command.args(["--env", &entry]);
+    }
+    let out = python_command.output().expect("python client");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), daemon.logs());
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(result["generate"]["code"], "UNKNOWN", "{result:#}");
+    assert_eq!(result["generate"]["details"].as_str().expect("details"), message, "CMP protocol vs generate");
+
+    // 3. The syncgate.v1 API on the rendered stream, and `syncgate check -o json` on the same.
+    let rendered = std::fs::read_to_string(example.app("cross-namespace").join("api.yaml")).expect("manifests");
+    let context = Context {
+        policy_set: "default".into(),
+        namespace: "team-a".into(),
+        project: "team-a".into(),
+        repo_url: "https://github.com/acme/team-a-apps".into(),
+        ..Context::default()
+    };
+    let request = EvaluateRequest { manifests: rendered.clone().into_bytes(), context: Some(context) };
+    let response = daemon.api().await.evaluate(request).await.expect("evaluate").into_inner();
+    assert_eq!(response.decision, "deny");
+    assert_eq!(response.message, message, "syncgate.v1 vs generate");
+    let mut check = syncgate(example.home.path());
+    check
+        .args(["check", "-", "-o", "json", "-n", "team-a", "--insecure-registry", &host])
+        .args(["--policy", policy_dir.join("default").to_str().expect("utf-8")])
+        .args(["--project", "team-a", "--projects", projects])
+        .args(["--source-repo", "https://github.com/acme/team-a-apps"])
+        .write_stdin(rendered);
+    let check = run(&mut check);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert_eq!(response.report_json, check.stdout, "syncgate.v1 report vs syncgate check -o json");
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).expect("JSON report");
+    for finding in report["findings"].as_array().expect("findings").iter().filter(|f| f["status"] == "fail") {
+        let text = finding["message"].as_str().expect("message");
+        assert!(message.contains(text), "the message lists every violation: {text}\n{message}");
+    }
+    crate::generate::assert_golden("argocd_denied_message", &message);
+    crate::generate::assert_golden("argocd_denied_report_json", &check.stdout);
+}
