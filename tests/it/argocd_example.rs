@@ -205,7 +205,7 @@ fn cmp_env(name: &str) -> Vec<String> {
 async fn a_denied_sync_reads_the_same_in_generate_the_cmp_protocol_the_api_and_the_json_report() {
     use syncgate::server::proto::syncgate::v1::{Context, EvaluateRequest};
 
-    use crate::support::daemon::{Daemon, python};
+    use crate::support::daemon::{Daemon, python_cmp_client};
     let example = Example::new();
     let projects = example.dir.path().join("projects/team-a.yaml");
     let projects = projects.to_str().expect("utf-8");
@@ -222,22 +222,8 @@ async fn a_denied_sync_reads_the_same_in_generate_the_cmp_protocol_the_api_and_t
         &["--policy-dir", policy_dir.to_str().expect("utf-8"), "--insecure-registry", &host, "--projects", projects],
         &[],
     );
-    let mut python_command = std::process::Command::new(python());
-    python_command
-        .arg(root().join("tests/python/cmp_client.py"))
-        .arg("--socket")
-        .arg(&daemon.cmp_socket)
-        .arg("--proto-dir")
-        .arg(root().join("proto"))
-        .arg("--repo")
-        .arg(example.dir.path())
-        .args(["--app-path", "apps/cross-namespace"]);
-    for entry in cmp_env("cross-namespace") {
-        python_command.args(["--env", &entry]);
-    }
-    let out = python_command.output().expect("python client");
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), daemon.logs());
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let result =
+        python_cmp_client(&daemon, example.dir.path(), "apps/cross-namespace", &cmp_env("cross-namespace"), &[]);
     assert_eq!(result["generate"]["code"], "UNKNOWN", "{result:#}");
     assert_eq!(result["generate"]["details"].as_str().expect("details"), message, "CMP protocol vs generate");
 

@@ -73,15 +73,7 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn new() -> Layout {
-        let mut world = World::new();
-        let signed = world.image("1.4.0");
-        let workflow = World::release_workflow();
-        let signature = world.keyless_signature(&signed.digest, &workflow);
-        world.pusher.push_signatures(REPO, &signed.digest, &[signature]).expect("test material");
-        let statement = world.provenance(&signed.digest, &workflow);
-        let attestation = world.keyless_attestation(&statement, &workflow);
-        world.pusher.push_attestations(REPO, &signed.digest, &[attestation]).expect("test material");
-        world.image("1.5.0-rc");
+        let (world, signed, _) = crate::signatures::cli::signed_world();
         let root = tempfile::tempdir().expect("temp dir");
         let home = tempfile::tempdir().expect("temp dir");
         let images = format!(
@@ -95,7 +87,7 @@ impl Layout {
             write(&dir, "images.yaml", &images);
             std::fs::copy(world.dir.path().join("trusted_root.json"), dir.join("trusted_root.json")).expect("root");
         }
-        Layout { world, home, root, signed: signed.digest }
+        Layout { world, home, root, signed }
     }
 
     /// `HOST/acme/api:TAG`.
