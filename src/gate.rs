@@ -276,10 +276,11 @@ impl Gated {
         self.stream.emit().map_err(|e| GateError::Emit(e.to_string()))
     }
 
-    /// One compact JSON document per input document (what the CMP protocol returns).
+    /// One compact JSON document per input document (what the CMP protocol returns); empty
+    /// documents are left out, as Argo CD skips them in a plugin's output.
     #[must_use]
     pub fn json_documents(&self) -> Vec<String> {
-        self.stream.documents.iter().map(|d| d.root.to_json().to_string()).collect()
+        self.stream.documents.iter().filter(|d| !d.root.is_null()).map(|d| d.root.to_json().to_string()).collect()
     }
 }
 
