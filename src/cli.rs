@@ -290,6 +290,10 @@ pub struct ServeArgs {
     /// How long requests in flight may run after SIGTERM, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     pub shutdown_grace: u64,
+    /// Requests worked on at once (CMP generations and Evaluate calls); more wait in line within
+    /// their deadline. Bounds memory and /tmp use.
+    #[arg(long, value_name = "N", env = "SYNCGATE_MAX_CONCURRENT", default_value_t = 16)]
+    pub max_concurrent: usize,
     /// Log format on stderr.
     #[arg(long, value_enum, env = "SYNCGATE_LOG_FORMAT", default_value = "json")]
     pub log_format: LogFormat,
@@ -854,6 +858,7 @@ fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         extract: server::ExtractLimits::default(),
         max_archive_bytes: server::MAX_MESSAGE_BYTES as u64,
+        max_concurrent: args.max_concurrent,
     };
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};

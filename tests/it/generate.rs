@@ -252,3 +252,48 @@ fn a_registry_that_is_down_denies_as_undecided() {
     assert!(out.stderr.contains("could not be decided: "), "{}", out.stderr);
     assert_eq!(out.stdout, "");
 }
+
+#[test]
+fn an_empty_list_is_refused_like_an_empty_render() {
+    let layout = Layout::new();
+    let dir = layout.app("empty-list", &[("list.yaml", "apiVersion: v1\nkind: List\nitems: []\n")]);
+    let out = layout.generate(&dir, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("refusing to return an empty set"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
+
+/// A Tenant in the `default` set.
+const TENANT: &str = "apiVersion: syncgate.dev/v1alpha1
+kind: Tenant
+metadata: {name: team-a}
+spec:
+  namespaces: [team-a]
+  sourceRepositories: ['https://github.com/acme/team-a-*']
+";
+
+#[test]
+fn tenants_bound_an_application_whichever_policy_set_it_picks() {
+    let layout = Layout::new();
+    write(&layout.root.path().join("policies/default"), "tenant.yaml", TENANT);
+    let dir =
+        layout.app("elsewhere", &[("deployment.yaml", &deployment("api", "team-b", &layout.image("1.4.0"), false))]);
+    // The `lenient` set has no Tenant: picking it does not lift the tenancy.
+    let out = layout.generate(&dir, &[("ARGOCD_ENV_POLICY", "lenient")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("Deployment team-b/api: namespace \"team-b\""), "{}", out.stderr);
+    assert!(out.stderr.contains("[project-destination at metadata.namespace]"), "{}", out.stderr);
+    // Without a project name (Argo CD 2.x) no Tenant can be chosen: refused as undecided.
+    let inside = layout.app("inside", &[("deployment.yaml", &deployment("api", "", &layout.image("1.4.0"), false))]);
+    let out = layout.generate(&inside, &[("ARGOCD_APP_PROJECT_NAME", "")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.starts_with("syncgate denied Application argocd/api:\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not be decided: cannot check the resources against their project"),
+        "{}",
+        out.stderr
+    );
+    // With it, the same app is allowed.
+    let out = layout.generate(&inside, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
