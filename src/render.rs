@@ -286,7 +286,7 @@ async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(
     out: &mut Vec<u8>,
     limit: usize,
 ) -> std::io::Result<bool> {
-    let mut buffer = [0u8; 8192];
+    let mut buffer = vec![0u8; 8192];
     let mut more = false;
     loop {
         let n = reader.read(&mut buffer).await?;
