@@ -63,7 +63,9 @@ impl AppEnv {
                 }
                 _ => {
                     if let Some(name) = key.strip_prefix("ARGOCD_ENV_") {
-                        plugin.insert(name.to_owned(), value.to_owned());
+                        // Argo CD passes plugin env names as written (`env: [{name: policy}]` gives
+                        // ARGOCD_ENV_policy): escape them as parameter names are.
+                        plugin.insert(escape(name), value.to_owned());
                     } else if let Some(name) = key.strip_prefix("PARAM_") {
                         params.insert(name.to_owned(), value.to_owned());
                     }
@@ -85,9 +87,7 @@ impl AppEnv {
     /// (names are upper-cased and every character outside `[A-Z0-9_]` becomes `_`, as Argo CD does).
     #[must_use]
     pub fn parameter(&self, name: &str) -> Option<&str> {
-        let key: String =
-            name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-        self.parameters.get(&key).map(String::as_str).filter(|v| !v.is_empty())
+        self.parameters.get(&escape(name)).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// The application name without the `<namespace>_` prefix Argo CD adds for applications outside
@@ -101,7 +101,8 @@ impl AppEnv {
         })
     }
 
-    /// What the renderer passes to `helm template`.
+    /// What the renderer needs: `helm template`'s release, namespace and cluster versions, and the
+    /// `recurse` parameter for plain directories.
     #[must_use]
     pub fn render_request(&self) -> RenderRequest {
         RenderRequest {
@@ -109,8 +110,15 @@ impl AppEnv {
             namespace: self.destination_namespace.clone(),
             kube_version: self.kube_version.clone(),
             api_versions: self.api_versions.clone(),
+            recurse: self.parameter("recurse").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         }
     }
+}
+
+/// A parameter name as Argo CD puts it in a variable name: upper case, and every character outside
+/// `[A-Z0-9_]` replaced by `_`.
+fn escape(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 #[cfg(test)]
@@ -148,6 +156,9 @@ mod tests {
         let env = AppEnv::from_vars([("PARAM_VALUES_FILES_0", "a.yaml"), ("ARGOCD_ENV_POLICY_SET", "x")]);
         assert_eq!(env.parameter("values-files.0"), Some("a.yaml"));
         assert_eq!(env.parameter("policy-set"), Some("x"));
+        // Plugin env names arrive as the Application wrote them.
+        let env = AppEnv::from_vars([("ARGOCD_ENV_policy", "strict")]);
+        assert_eq!(env.parameter("policy"), Some("strict"));
     }
 
     #[test]

@@ -168,10 +168,16 @@ pub struct GateArgs {
     pub max_input_bytes: usize,
     /// Check every resource against this `Tenant` of the policies: its namespaces (the destination
     /// namespace is --namespace), source repositories and kinds.
-    #[arg(long, value_name = "NAME", env = "SYNCGATE_TENANT")]
+    #[arg(long, value_name = "NAME", env = "SYNCGATE_TENANT", conflicts_with = "project")]
     pub tenant: Option<String>,
-    /// The repository the manifests come from, checked against the tenant's sourceRepositories.
-    #[arg(long, value_name = "URL", env = "SYNCGATE_SOURCE_REPO", requires = "tenant")]
+    /// Check every resource against this Argo CD AppProject (or Tenant) from --projects.
+    #[arg(long, value_name = "NAME", requires = "projects")]
+    pub project: Option<String>,
+    /// AppProject (or Tenant) documents: a file or directory (e.g. a mounted ConfigMap).
+    #[arg(long, value_name = "FILE|DIR", env = "SYNCGATE_PROJECTS", requires = "project")]
+    pub projects: Option<PathBuf>,
+    /// The repository the manifests come from, checked against the scope's source repositories.
+    #[arg(long, value_name = "URL", env = "SYNCGATE_SOURCE_REPO")]
     pub source_repo: Option<String>,
     /// Registry access and caches.
     #[command(flatten)]
@@ -284,6 +290,10 @@ pub struct ServeArgs {
     /// How long requests in flight may run after SIGTERM, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     pub shutdown_grace: u64,
+    /// Requests worked on at once (CMP generations and Evaluate calls); more wait in line within
+    /// their deadline. Bounds memory and /tmp use.
+    #[arg(long, value_name = "N", env = "SYNCGATE_MAX_CONCURRENT", default_value_t = 16)]
+    pub max_concurrent: usize,
     /// Log format on stderr.
     #[arg(long, value_enum, env = "SYNCGATE_LOG_FORMAT", default_value = "json")]
     pub log_format: LogFormat,
@@ -511,32 +521,35 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn check_options(gate: &GateArgs, policies: &PolicySet) -> anyhow::Result<CheckOptions> {
-    let tenancy = match &gate.tenant {
-        None => None,
-        Some(name) => {
+    let scope = match (&gate.tenant, &gate.project, &gate.projects) {
+        (Some(name), _, _) => {
             let Some(scope) = policies.tenant(name) else {
                 let known: Vec<&str> = policies.tenants.iter().map(|t| t.name()).collect();
-                anyhow::bail!(
-                    "no Tenant named \"{name}\" in the policies ({})",
-                    if known.is_empty() {
-                        "they define none".to_owned()
-                    } else {
-                        format!("found: {}", known.join(", "))
-                    }
-                );
+                let known = if known.is_empty() {
+                    "they define none".to_owned()
+                } else {
+                    format!("found: {}", known.join(", "))
+                };
+                anyhow::bail!("no Tenant named \"{name}\" in the policies ({known})");
             };
-            Some(pipeline::Tenancy {
-                scope: Ok(Arc::clone(scope)),
-                destination: crate::project::Destination {
-                    server: None,
-                    name: None,
-                    namespace: gate.namespace.clone(),
-                },
-                repo_url: gate.source_repo.clone(),
-                application: source_id(gate.source_repo.as_deref().unwrap_or_default()),
-            })
+            Some(Arc::clone(scope))
         }
+        (None, Some(name), Some(path)) => {
+            let projects = crate::project::FileProjects::load(path)
+                .with_context(|| format!("invalid projects in {}", path.display()))?;
+            Some(projects.get(name)?)
+        }
+        _ => None,
     };
+    if scope.is_none() && gate.source_repo.is_some() {
+        anyhow::bail!("--source-repo needs a scope to check it against: give --tenant, or --project with --projects");
+    }
+    let tenancy = scope.map(|scope| pipeline::Tenancy {
+        scope: Ok(scope),
+        destination: crate::project::Destination { server: None, name: None, namespace: gate.namespace.clone() },
+        repo_url: gate.source_repo.clone(),
+        application: source_id(gate.source_repo.as_deref().unwrap_or_default()),
+    });
     Ok(CheckOptions {
         default_namespace: gate.namespace.clone(),
         run_mode: match gate.mode {
@@ -845,6 +858,7 @@ fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
         extract: server::ExtractLimits::default(),
         max_archive_bytes: server::MAX_MESSAGE_BYTES as u64,
+        max_concurrent: args.max_concurrent,
     };
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};

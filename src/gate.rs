@@ -22,6 +22,9 @@ use crate::verify::{Verification, Verify};
 /// The policy set used when a request names none.
 pub const DEFAULT_SET: &str = "default";
 
+/// How long posting a denial Event may take.
+const EVENT_BUDGET: Duration = Duration::from_secs(3);
+
 /// The annotation that carries report-mode findings on an allowed resource.
 pub const WARNINGS_ANNOTATION: &str = "syncgate.dev/warnings";
 
@@ -44,9 +47,26 @@ pub struct PolicySets {
     pub fingerprint: String,
 }
 
+impl PolicySets {
+    /// The `Tenant` named `name` in any set (sets in name order). Tenants bound applications
+    /// whichever set a request picks: an Application chooses its set, never its tenancy.
+    #[must_use]
+    pub fn tenant(&self, name: &str) -> Option<Arc<crate::project::Scope>> {
+        self.sets.values().find_map(|set| set.tenant(name).cloned())
+    }
+
+    /// Whether any set defines a `Tenant` (then every request must be bounded by one).
+    #[must_use]
+    pub fn has_tenants(&self) -> bool {
+        self.sets.values().any(|set| !set.tenants.is_empty())
+    }
+}
+
 impl PolicySource {
     /// Reads every set; any invalid document fails the whole load (naming the file and field).
     pub fn load(&self, limits: &Limits) -> Result<PolicySets, GateError> {
+        // Taken first: files changed while loading make the next reload see a difference.
+        let fingerprint = self.fingerprint()?;
         let mut sets = BTreeMap::new();
         for (name, paths) in self.layout()? {
             let set = policy::load(&paths, limits).map_err(|source| GateError::Policy { set: name.clone(), source })?;
@@ -55,7 +75,7 @@ impl PolicySource {
         if sets.is_empty() {
             return Err(GateError::NoPolicySets { location: self.describe() });
         }
-        Ok(PolicySets { sets, fingerprint: self.fingerprint()? })
+        Ok(PolicySets { sets, fingerprint })
     }
 
     /// SHA-256 over the path and content of every file that belongs to a set.
@@ -276,10 +296,11 @@ impl Gated {
         self.stream.emit().map_err(|e| GateError::Emit(e.to_string()))
     }
 
-    /// One compact JSON document per input document (what the CMP protocol returns).
+    /// One compact JSON document per input document (what the CMP protocol returns); empty
+    /// documents are left out, as Argo CD skips them in a plugin's output.
     #[must_use]
     pub fn json_documents(&self) -> Vec<String> {
-        self.stream.documents.iter().map(|d| d.root.to_json().to_string()).collect()
+        self.stream.documents.iter().filter(|d| !d.root.is_null()).map(|d| d.root.to_json().to_string()).collect()
     }
 }
 
@@ -383,19 +404,43 @@ impl Gate {
     }
 
     /// Renders an application directory and gates it (Argo CD's `generate`).
+    ///
+    /// The deadline covers the whole request: what rendering and project lookups take is not
+    /// left for registries and signatures. A denial is posted as an Event on the Application when
+    /// Events are on.
     pub async fn generate(&self, dir: &Path, env: &AppEnv) -> Result<Gated, GateError> {
+        let started = tokio::time::Instant::now();
         let (set_name, set) = self.set(env.parameter("policy"))?;
         let (kind, stream) = render_app(self.renderer.as_ref(), dir, env).await?;
         let context = Context::from_app_env(env);
-        let mut gated = self.gate(stream, &set_name, &set, &context).await?;
+        let mut gated = self.gate(stream, &set_name, &set, &context, started).await?;
         gated.source = Some(kind);
+        if gated.report.decision == Decision::Deny {
+            self.post_denial(&context, &gated.report).await;
+        }
         Ok(gated)
     }
 
-    /// Gates an already rendered stream.
+    /// Gates an already rendered stream (the syncgate.v1 API). Posts no Event: callers of the API
+    /// are not authenticated as Argo CD is.
     pub async fn evaluate(&self, stream: Stream, context: &Context) -> Result<Gated, GateError> {
+        let started = tokio::time::Instant::now();
         let (set_name, set) = self.set(context.policy_set.as_deref())?;
-        self.gate(stream, &set_name, &set, context).await
+        if stream.resources().map_err(PipelineError::from)?.is_empty() {
+            return Err(GateError::Empty { kind: "rendered" });
+        }
+        self.gate(stream, &set_name, &set, context, started).await
+    }
+
+    /// The denial as a Kubernetes Event on the Application, within a few seconds (it never holds up
+    /// the answer to Argo CD for long, and never changes it).
+    async fn post_denial(&self, context: &Context, report: &Report) {
+        let (Some(events), Some(instance)) = (&self.tenancies.events, &context.application) else { return };
+        let (namespace, name) = split_app_name(instance, &self.tenancies.argocd_namespace);
+        let message = crate::report::status_message(report);
+        if tokio::time::timeout(EVENT_BUDGET, events.application_denied(namespace, name, &message)).await.is_err() {
+            tracing::warn!(application = %instance, "the denial Event was not posted within {EVENT_BUDGET:?}");
+        }
     }
 
     async fn gate(
@@ -404,8 +449,10 @@ impl Gate {
         set_name: &str,
         set: &PolicySet,
         context: &Context,
+        started: tokio::time::Instant,
     ) -> Result<Gated, GateError> {
-        let tenancy = self.tenancy(context, set).await;
+        let tenancy = self.tenancy(context).await;
+        let remaining = self.deadline.saturating_sub(started.elapsed());
         let options = CheckOptions {
             default_namespace: context.namespace.clone(),
             run_mode: self.run_mode,
@@ -414,16 +461,12 @@ impl Gate {
         };
         let report = match &self.resolver {
             Some(resolver) => {
-                pipeline::gate(&mut stream, set, &options, resolver.as_ref(), self.verifier.as_ref(), self.deadline)
-                    .await?
+                pipeline::gate(&mut stream, set, &options, resolver.as_ref(), self.verifier.as_ref(), remaining).await?
             }
             None => pipeline::check(&stream, set, &options)?,
         };
         if report.decision == Decision::Allow {
             annotate_warnings(&mut stream, &report, &context.namespace);
-        } else if let (Some(events), Some(instance)) = (&self.tenancies.events, &context.application) {
-            let (namespace, name) = split_app_name(instance, &self.tenancies.argocd_namespace);
-            events.application_denied(namespace, name, &crate::report::status_message(&report)).await;
         }
         Ok(Gated { report, stream, policy_set: set_name.to_owned(), source: None })
     }
@@ -433,9 +476,10 @@ impl Gate {
     /// 1. with projects configured, the Application's AppProject (or Tenant) from them; its name comes
     ///    from the request, or from the Application itself when projects are read from the API (which
     ///    also gives the destination cluster); a project that cannot be had refuses the request;
-    /// 2. otherwise a `Tenant` of the policy set named like the project;
+    /// 2. otherwise a `Tenant` (of any policy set) named like the project; when Tenants exist, a
+    ///    request whose project is unknown or has no Tenant is refused as undecided;
     /// 3. otherwise none: no tenancy checks.
-    async fn tenancy(&self, context: &Context, set: &PolicySet) -> Option<Tenancy> {
+    async fn tenancy(&self, context: &Context) -> Option<Tenancy> {
         let app = context.application.as_deref().map(|i| split_app_name(i, &self.tenancies.argocd_namespace));
         let application = match app {
             Some((namespace, name)) => ResourceId {
@@ -476,8 +520,18 @@ impl Gate {
         tenancy.scope = match (&self.tenancies.projects, project) {
             (Some(projects), Some(name)) => projects.scope(&name).await.map_err(|e| e.to_string()),
             (Some(_), None) => Err("the application's project is unknown: ARGOCD_APP_PROJECT_NAME is not set (Argo CD before 3.0, or a call without an Application); read it from the Application with --projects-from-cluster".to_owned()),
-            (None, Some(name)) => Ok(Arc::clone(set.tenant(&name)?)),
-            (None, None) => return None,
+            (None, project) => {
+                let sets = self.sets();
+                if !sets.has_tenants() {
+                    return None;
+                }
+                match project {
+                    Some(name) => sets.tenant(&name).ok_or_else(|| {
+                        format!("no Tenant is named after project {name:?}; every application must be bounded by one")
+                    }),
+                    None => Err("the application's project is unknown (ARGOCD_APP_PROJECT_NAME is not set), so no Tenant can bound it".to_owned()),
+                }
+            }
         };
         Some(tenancy)
     }
@@ -509,7 +563,8 @@ impl Gate {
 /// the stream to a daemon.
 pub async fn render_app(renderer: &dyn Render, dir: &Path, env: &AppEnv) -> Result<(SourceKind, Stream), GateError> {
     let (kind, stream) = renderer.render(dir, &env.render_request()).await?;
-    if stream.documents.iter().all(|d| d.root.is_null()) {
+    // No object at all (also: only empty documents, or `List`s without items).
+    if stream.resources().map_err(PipelineError::from)?.is_empty() {
         return Err(GateError::Empty { kind: kind.as_str() });
     }
     Ok((kind, stream))

@@ -21,7 +21,7 @@ pub enum SourceKind {
     Kustomize,
     /// `Chart.yaml` at the top.
     Helm,
-    /// Every `*.yaml`, `*.yml` and `*.json` below the directory.
+    /// Every `*.yaml`, `*.yml` and `*.json` in the directory (and below it with `recurse`).
     Directory,
 }
 
@@ -60,6 +60,8 @@ pub struct RenderRequest {
     pub kube_version: Option<String>,
     /// Destination API versions (`helm template --api-versions`, repeated).
     pub api_versions: Vec<String>,
+    /// Plain directories: also read subdirectories (Argo CD's `directory.recurse`, off by default).
+    pub recurse: bool,
 }
 
 /// Why a directory could not be rendered.
@@ -103,6 +105,14 @@ pub enum RenderError {
         tool: String,
         /// The deadline.
         after: Duration,
+    },
+    /// The directory holds something syncgate cannot render.
+    #[error("cannot render {dir}: {what}")]
+    Unsupported {
+        /// The application directory.
+        dir: String,
+        /// What and why.
+        what: String,
     },
     /// The tool printed more than the input limit.
     #[error("`{tool}` printed more than {limit} bytes of manifests")]
@@ -187,6 +197,8 @@ impl Renderer {
         let mut command = vec![helm.display().to_string(), "template".into()];
         command.push(request.release.clone().unwrap_or_else(|| "release".into()));
         command.push(".".into());
+        // As Argo CD renders charts: CRDs from crds/ are part of the application.
+        command.push("--include-crds".into());
         if let Some(namespace) = request.namespace.as_deref().filter(|n| !n.is_empty()) {
             command.extend(["--namespace".into(), namespace.to_owned()]);
         }
@@ -215,7 +227,8 @@ impl Render for Renderer {
                 SourceKind::Directory => {
                     let dir = dir.to_path_buf();
                     let limits = self.limits;
-                    tokio::task::spawn_blocking(move || manifest::load(&[dir], &limits)).await.map_err(|e| {
+                    let recurse = request.recurse;
+                    tokio::task::spawn_blocking(move || directory(&dir, recurse, &limits)).await.map_err(|e| {
                         RenderError::Spawn {
                             tool: "directory reader".into(),
                             source: std::io::Error::other(e.to_string()),
@@ -226,6 +239,63 @@ impl Render for Renderer {
             Ok((kind, stream))
         }
         .boxed()
+    }
+}
+
+/// A plain directory: its YAML and JSON files (with `recurse`, those of its subdirectories too,
+/// dot-directories skipped). Jsonnet is refused rather than skipped: leaving its objects out would
+/// make Argo CD prune them.
+fn directory(dir: &Path, recurse: bool, limits: &Limits) -> Result<Stream, RenderError> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current)
+            .map_err(|source| RenderError::Spawn { tool: format!("reading {}", current.display()), source })?;
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if name.starts_with('.') {
+                continue;
+            }
+            if is_dir {
+                if recurse {
+                    pending.push(path);
+                }
+            } else if name.ends_with(".jsonnet") || name.ends_with(".libsonnet") {
+                return Err(RenderError::Unsupported {
+                    dir: dir.display().to_string(),
+                    what: format!(
+                        "{} is Jsonnet, which syncgate does not evaluate; render it to YAML first (jsonnet … | syncgate check -) or keep it out of this application",
+                        path.display()
+                    ),
+                });
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(manifest::load(&files, limits)?)
+}
+
+/// Reads at most `limit` bytes of `reader` into `out` and discards the rest, so a child writing more
+/// is never blocked on a full pipe; returns whether there was more.
+async fn read_bounded<R: tokio::io::AsyncRead + Unpin>(
+    reader: &mut R,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<bool> {
+    let mut buffer = vec![0u8; 8192];
+    let mut more = false;
+    loop {
+        let n = reader.read(&mut buffer).await?;
+        if n == 0 {
+            return Ok(more);
+        }
+        let room = limit.saturating_sub(out.len());
+        out.extend_from_slice(&buffer[..n.min(room)]);
+        more |= n > room;
     }
 }
 
@@ -241,32 +311,33 @@ async fn run(command: &[String], dir: &Path, timeout: Duration, limit: usize) ->
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| RenderError::Spawn { tool: tool.clone(), source })?;
-    let mut stdout = child.stdout.take().map(|s| s.take(limit as u64 + 1));
-    let mut stderr = child.stderr.take().map(|s| s.take(64 * 1024));
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
     let work = async {
         let mut out = Vec::new();
         let mut err = Vec::new();
         let read_out = async {
-            if let Some(s) = stdout.as_mut() {
-                s.read_to_end(&mut out).await?;
+            match stdout.as_mut() {
+                Some(s) => read_bounded(s, &mut out, limit).await,
+                None => Ok(false),
             }
-            Ok::<_, std::io::Error>(())
         };
         let read_err = async {
-            if let Some(s) = stderr.as_mut() {
-                s.read_to_end(&mut err).await?;
+            match stderr.as_mut() {
+                Some(s) => read_bounded(s, &mut err, 64 * 1024).await,
+                None => Ok(false),
             }
-            Ok::<_, std::io::Error>(())
         };
-        let (a, b) = tokio::join!(read_out, read_err);
-        a.and(b).map_err(|source| RenderError::Spawn { tool: tool.clone(), source })?;
+        let (too_large, read_err) = tokio::join!(read_out, read_err);
+        let too_large = too_large.map_err(|source| RenderError::Spawn { tool: tool.clone(), source })?;
+        read_err.map_err(|source| RenderError::Spawn { tool: tool.clone(), source })?;
         let status = child.wait().await.map_err(|source| RenderError::Spawn { tool: tool.clone(), source })?;
-        Ok::<_, RenderError>((status, out, err))
+        Ok::<_, RenderError>((status, out, err, too_large))
     };
-    let (status, out, err) = tokio::time::timeout(timeout, work)
+    let (status, out, err, too_large) = tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| RenderError::Timeout { tool: tool.clone(), after: timeout })??;
-    if out.len() > limit {
+    if too_large {
         return Err(RenderError::TooLarge { tool, limit });
     }
     if !status.success() {
@@ -340,6 +411,37 @@ mod tests {
         let big = vec!["sh".to_owned(), "-c".to_owned(), "head -c 5000 /dev/zero".to_owned()];
         let error = run(&big, dir.path(), Duration::from_secs(5), 1024).await.unwrap_err().to_string();
         assert!(error.contains("more than 1024 bytes"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_tool_flooding_stderr_is_not_blocked_and_its_error_kept_short() {
+        let dir = tempfile::tempdir().unwrap();
+        let flood =
+            vec!["sh".to_owned(), "-c".to_owned(), "head -c 1000000 /dev/zero | tr '\\0' w >&2; exit 1".to_owned()];
+        let error = run(&flood, dir.path(), Duration::from_secs(10), 1024).await.unwrap_err();
+        let RenderError::Failed { stderr, .. } = error else { panic!("expected a failure, got {error}") };
+        assert_eq!(stderr.len(), 64 * 1024);
+        let chatty =
+            vec!["sh".to_owned(), "-c".to_owned(), "head -c 1000000 /dev/zero | tr '\\0' w >&2; echo ok".to_owned()];
+        assert_eq!(run(&chatty, dir.path(), Duration::from_secs(10), 1024).await.unwrap(), b"ok\n");
+    }
+
+    #[tokio::test]
+    async fn a_plain_directory_reads_subdirectories_only_when_asked_and_refuses_jsonnet() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.yaml", DEPLOYMENT);
+        std::fs::create_dir(dir.path().join("more")).unwrap();
+        write(&dir.path().join("more"), "b.yaml", &DEPLOYMENT.replace("name: api", "name: worker"));
+        let renderer =
+            Renderer { kustomize: None, helm: None, timeout: Duration::from_secs(5), limits: Limits::default() };
+        let (_, flat) = renderer.render(dir.path(), &RenderRequest::default()).await.unwrap();
+        assert_eq!(flat.documents.len(), 1);
+        let request = RenderRequest { recurse: true, ..RenderRequest::default() };
+        let (_, deep) = renderer.render(dir.path(), &request).await.unwrap();
+        assert_eq!(deep.documents.len(), 2);
+        write(dir.path(), "app.jsonnet", "{}");
+        let error = renderer.render(dir.path(), &RenderRequest::default()).await.unwrap_err().to_string();
+        assert!(error.contains("is Jsonnet, which syncgate does not evaluate"), "{error}");
     }
 
     #[tokio::test]

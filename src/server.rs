@@ -66,6 +66,9 @@ pub struct ServeOptions {
     pub extract: ExtractLimits,
     /// Largest compressed archive a CMP request may stream.
     pub max_archive_bytes: u64,
+    /// Requests (CMP generations and `Evaluate` calls) worked on at once; more wait, within their
+    /// deadline. Bounds memory and scratch space: each holds an archive, its files and a stream.
+    pub max_concurrent: usize,
 }
 
 /// Why the daemon could not start or stopped with an error.
@@ -113,6 +116,8 @@ pub(crate) struct State {
     pub(crate) metrics: Metrics,
     /// Set once every socket listens; cleared when shutting down.
     pub(crate) ready: AtomicBool,
+    /// Permits for requests worked on at once ([`ServeOptions::max_concurrent`]).
+    pub(crate) permits: tokio::sync::Semaphore,
 }
 
 /// Runs the daemon until `shutdown` completes (the CLI passes SIGTERM/SIGINT), then stops
@@ -125,8 +130,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
     prepare_work_dir(&options.work_dir)?;
-    let state =
-        Arc::new(State { metrics: Metrics::new(Arc::clone(&gate), resolver), gate, ready: AtomicBool::new(false) });
+    let state = Arc::new(State {
+        metrics: Metrics::new(Arc::clone(&gate), resolver),
+        gate,
+        ready: AtomicBool::new(false),
+        permits: tokio::sync::Semaphore::new(options.max_concurrent.max(1)),
+    });
     let listeners = Listeners::bind(&options).await?;
     let metrics_address =
         listeners.metrics.local_addr().map_or_else(|_| options.metrics_addr.to_string(), |a| a.to_string());

@@ -22,7 +22,7 @@ use super::scope::{Destination, Scope};
 /// How long a fetched AppProject is reused.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(30);
 /// How long one API request may take.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Argo CD's control-plane namespace in a default install.
 pub const DEFAULT_NAMESPACE: &str = "argocd";
 /// Longest Event message; longer ones are cut and marked.

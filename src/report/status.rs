@@ -112,4 +112,49 @@ mod tests {
         }
         assert!(!message.contains('\u{1b}'));
     }
+
+    fn project_finding(resource: crate::report::ResourceId, status: Status) -> Finding {
+        Finding {
+            rule: "project-source-repo".into(),
+            status,
+            mode: crate::report::Mode::Enforce,
+            resource,
+            container: None,
+            image: None,
+            path: None,
+            message: "application repo https://github.com/acme/other is not permitted in AppProject team-a".into(),
+            fix: Some("add the repository to AppProject team-a's sourceRepos".into()),
+            policy: Some("AppProject team-a".into()),
+            exception: None,
+            location: None,
+        }
+    }
+
+    #[test]
+    fn a_denial_of_the_source_alone_names_the_application_not_a_resource_count() {
+        let application = crate::report::ResourceId {
+            api_version: "argoproj.io/v1alpha1".into(),
+            kind: "Application".into(),
+            namespace: Some("argocd".into()),
+            name: "api".into(),
+        };
+        let report = Report::from_findings(vec![project_finding(application, Status::Fail)], Vec::new(), 3, 1);
+        let message = status_message(&report);
+        assert_eq!(
+            message,
+            "syncgate denied Application argocd/api:\nApplication argocd/api: application repo https://github.com/acme/other is not permitted in AppProject team-a [project-source-repo]\n  fix: add the repository to AppProject team-a's sourceRepos"
+        );
+    }
+
+    #[test]
+    fn an_allowed_stream_says_so_with_its_warnings() {
+        let resource = crate::report::ResourceId {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("web".into()),
+            name: "api".into(),
+        };
+        let report = Report::from_findings(vec![project_finding(resource, Status::Warn)], Vec::new(), 2, 1);
+        assert_eq!(status_message(&report), "syncgate allowed 2 resources with 1 warning");
+    }
 }

@@ -33,6 +33,7 @@ impl Api {
     }
 
     async fn evaluate(&self, request: EvaluateRequest, log: &mut RequestLog) -> Result<EvaluateResponse, Status> {
+        let _permit = self.state.permits.acquire().await.map_err(|_| Status::unavailable("shutting down"))?;
         let context = request.context.unwrap_or_default();
         let nonempty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
         // The set: named in the context, else the `policy` parameter (as the CMP reads it).

@@ -63,6 +63,7 @@ impl Plugin {
         mut stream: Streaming<AppStreamRequest>,
         log: &mut RequestLog,
     ) -> Result<ManifestResponse, Status> {
+        let _permit = self.state.permits.acquire().await.map_err(|_| Status::unavailable("shutting down"))?;
         let metadata = first_metadata(&mut stream).await?;
         let env = AppEnv::from_vars(metadata.env.iter().map(|e| (e.name.as_str(), e.value.as_str())));
         log.app = env.app_name.clone().unwrap_or_else(|| metadata.app_name.clone());
@@ -173,11 +174,12 @@ fn announcements() -> Vec<ParameterAnnouncement> {
             ..ParameterAnnouncement::default()
         },
         ParameterAnnouncement {
-            name: "tenant".into(),
-            title: "Tenant".into(),
-            tooltip: "The tenant this application belongs to".into(),
+            name: "recurse".into(),
+            title: "Recurse".into(),
+            tooltip: "Plain YAML directories: also read subdirectories (true/false)".into(),
             item_type: "string".into(),
             collection_type: "string".into(),
+            string: "false".into(),
             ..ParameterAnnouncement::default()
         },
     ]
@@ -372,6 +374,7 @@ mod tests {
             metrics: super::super::Metrics::new(Arc::clone(&gate), None),
             gate,
             ready: AtomicBool::new(true),
+            permits: tokio::sync::Semaphore::new(4),
         });
         let work_dir = dir.path().join("work");
         std::fs::create_dir(&work_dir).unwrap();
@@ -385,6 +388,7 @@ mod tests {
             shutdown_grace: std::time::Duration::from_secs(1),
             extract: ExtractLimits::default(),
             max_archive_bytes: 1 << 20,
+            max_concurrent: 4,
         };
         let listener = tokio::net::UnixListener::bind(&options.cmp_socket).unwrap();
         let server = Plugin::new(Arc::clone(&state), &options).into_server();
@@ -539,7 +543,7 @@ mod tests {
             .unwrap()
             .into_inner();
         let names: Vec<&str> = parameters.parameter_announcements.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["policy", "tenant"]);
+        assert_eq!(names, ["policy", "recurse"], "never the mode or the tenancy");
         assert_eq!(parameters.parameter_announcements[0].string, "default");
     }
 }

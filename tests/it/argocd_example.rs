@@ -181,3 +181,150 @@ fn the_same_app_is_denied_by_the_equivalent_tenant_without_argo_cd() {
         ]
     );
 }
+
+/// The CMP environment of `apps/<name>` as `NAME=VALUE` entries for the Python client.
+fn cmp_env(name: &str) -> Vec<String> {
+    [
+        ("ARGOCD_APP_NAME", name.to_owned()),
+        ("ARGOCD_APP_NAMESPACE", "team-a".to_owned()),
+        ("ARGOCD_APP_PROJECT_NAME", "team-a".to_owned()),
+        ("ARGOCD_APP_SOURCE_REPO_URL", "https://github.com/acme/team-a-apps".to_owned()),
+        ("ARGOCD_ENV_POLICY", "default".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| format!("{k}={v}"))
+    .collect()
+}
+
+/// A denied sync reads the same everywhere it surfaces: `syncgate generate`'s stderr (what Argo CD's
+/// stock CMP server puts in the Application condition), the native CMP protocol's error (exercised by
+/// the Python grpcio client), and the syncgate.v1 API's message; the API's JSON report is byte for
+/// byte `syncgate check -o json` of the same stream and scope. Golden files pin the message and the
+/// report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_sync_reads_the_same_in_generate_the_cmp_protocol_the_api_and_the_json_report() {
+    use syncgate::server::proto::syncgate::v1::{Context, EvaluateRequest};
+
+    use crate::support::daemon::{Daemon, python_cmp_client};
+    let example = Example::new();
+    let projects = example.dir.path().join("projects/team-a.yaml");
+    let projects = projects.to_str().expect("utf-8");
+    let policy_dir = example.dir.path().join("policies");
+    let host = example.registry.host();
+
+    // 1. The plugin command, run by argocd-cmp-server.
+    let generated = example.generate("cross-namespace", &[("SYNCGATE_PROJECTS", projects)]);
+    assert_eq!(generated.code, 1, "{}", generated.stderr);
+    let message = generated.stderr.trim_end().to_owned();
+
+    // 2. The daemon speaking Argo CD's CMP protocol to a grpcio client.
+    let daemon = Daemon::start(
+        &["--policy-dir", policy_dir.to_str().expect("utf-8"), "--insecure-registry", &host, "--projects", projects],
+        &[],
+    );
+    let result =
+        python_cmp_client(&daemon, example.dir.path(), "apps/cross-namespace", &cmp_env("cross-namespace"), &[]);
+    assert_eq!(result["generate"]["code"], "UNKNOWN", "{result:#}");
+    assert_eq!(result["generate"]["details"].as_str().expect("details"), message, "CMP protocol vs generate");
+
+    // 3. The syncgate.v1 API on the rendered stream, and `syncgate check -o json` on the same.
+    let rendered = std::fs::read_to_string(example.app("cross-namespace").join("api.yaml")).expect("manifests");
+    let context = Context {
+        policy_set: "default".into(),
+        namespace: "team-a".into(),
+        project: "team-a".into(),
+        repo_url: "https://github.com/acme/team-a-apps".into(),
+        ..Context::default()
+    };
+    let request = EvaluateRequest { manifests: rendered.clone().into_bytes(), context: Some(context) };
+    let response = daemon.api().await.evaluate(request).await.expect("evaluate").into_inner();
+    assert_eq!(response.decision, "deny");
+    assert_eq!(response.message, message, "syncgate.v1 vs generate");
+    let mut check = syncgate(example.home.path());
+    check
+        .args(["check", "-", "-o", "json", "-n", "team-a", "--insecure-registry", &host])
+        .args(["--policy", policy_dir.join("default").to_str().expect("utf-8")])
+        .args(["--project", "team-a", "--projects", projects])
+        .args(["--source-repo", "https://github.com/acme/team-a-apps"])
+        .write_stdin(rendered);
+    let check = run(&mut check);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert_eq!(response.report_json, check.stdout, "syncgate.v1 report vs syncgate check -o json");
+    let report: serde_json::Value = serde_json::from_str(&check.stdout).expect("JSON report");
+    for finding in report["findings"].as_array().expect("findings").iter().filter(|f| f["status"] == "fail") {
+        let text = finding["message"].as_str().expect("message");
+        assert!(message.contains(text), "the message lists every violation: {text}\n{message}");
+    }
+    crate::generate::assert_golden("argocd_denied_message", &message);
+    crate::generate::assert_golden("argocd_denied_report_json", &check.stdout);
+}
+
+/// `syncgate generate` as on Argo CD 2.x (no `ARGOCD_APP_PROJECT_NAME`), reading the Application and
+/// its AppProject from a fake Kubernetes API (exact JSON shapes, found through KUBECONFIG as in a
+/// real sidecar's kubeconfig), and posting the denial as an Event on the Application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_from_the_cluster_deny_the_cross_namespace_app_and_post_an_event() {
+    use crate::support::kube_api::KubeApi;
+    let example = Example::new();
+    let project_yaml = std::fs::read_to_string(example.dir.path().join("projects/team-a.yaml")).expect("project");
+    let mut project: serde_json::Value = serde_saphyr::from_str(&project_yaml).expect("project YAML");
+    project["metadata"]["uid"] = "6f1c2f7e-3b1a-4d0e-9f2a-2c4d5e6f7a8b".into();
+    project["metadata"]["resourceVersion"] = "48121".into();
+    project["metadata"]["generation"] = 3.into();
+    project["metadata"]["creationTimestamp"] = "2026-01-10T08:00:00Z".into();
+    project["status"] = serde_json::json!({});
+    let application = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "cross-namespace", "namespace": "argocd", "uid": "0c6e0b8a-1d2f-4e3a-8b5c-7d9e1f2a3b4c",
+                     "resourceVersion": "91230", "generation": 7, "creationTimestamp": "2026-01-12T09:41:02Z"},
+        "spec": {
+            "project": "team-a",
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": "team-a"},
+            "source": {"repoURL": "https://github.com/acme/team-a-apps", "path": "examples/argocd/apps/cross-namespace",
+                       "targetRevision": "main", "plugin": {"name": "syncgate-v1"}}
+        },
+        "status": {"sync": {"status": "Unknown"}, "health": {"status": "Healthy"}}
+    });
+    let (url, recorder) = KubeApi::start(vec![project, application]).await;
+    let kubeconfig = example.dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: fake, cluster: {{server: \"{url}\"}}}}]\nusers: [{{name: syncgate, user: {{token: test}}}}]\ncontexts: [{{name: fake, context: {{cluster: fake, user: syncgate, namespace: argocd}}}}]\ncurrent-context: fake\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().expect("utf-8").to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut env = vec![
+            ("KUBECONFIG", kubeconfig.as_str()),
+            ("SYNCGATE_PROJECTS_FROM_CLUSTER", "true"),
+            ("SYNCGATE_EVENTS", "true"),
+            ("ARGOCD_APP_PROJECT_NAME", ""),
+        ];
+        env.push(("SYNCGATE_ARGOCD_NAMESPACE", "argocd"));
+        example.generate("cross-namespace", &env)
+    })
+    .await
+    .expect("generate");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.starts_with("syncgate denied 2 of 3 resources:\n"), "{}", out.stderr);
+    let expected = "Service team-b/api: namespace \"team-b\" on server https://kubernetes.default.svc is not an allowed destination of AppProject team-a";
+    assert!(out.stderr.contains(expected), "{}", out.stderr);
+    let paths: Vec<(String, String)> = recorder.requests().into_iter().map(|r| (r.method, r.path)).collect();
+    for expected in [
+        ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/cross-namespace"),
+        ("GET", "/apis/argoproj.io/v1alpha1/namespaces/argocd/appprojects/team-a"),
+        ("POST", "/api/v1/namespaces/argocd/events"),
+    ] {
+        assert!(paths.contains(&(expected.0.to_owned(), expected.1.to_owned())), "{expected:?} not in {paths:?}");
+    }
+    let event = recorder.requests().into_iter().find(|r| r.method == "POST").and_then(|r| r.body).expect("event body");
+    assert_eq!(event["reason"], "SyncgateDenied");
+    assert_eq!(event["involvedObject"]["name"], "cross-namespace");
+    // The same message, cut at 1 KiB (the limit events.k8s.io documents) with a marker.
+    let sent = event["message"].as_str().expect("message");
+    let kept = sent.strip_suffix("… [truncated]").expect("a long message is marked as truncated");
+    assert!(out.stderr.starts_with(kept) && sent.len() <= 1024, "{sent}");
+}

@@ -73,15 +73,7 @@ pub(crate) struct Layout {
 
 impl Layout {
     pub(crate) fn new() -> Layout {
-        let mut world = World::new();
-        let signed = world.image("1.4.0");
-        let workflow = World::release_workflow();
-        let signature = world.keyless_signature(&signed.digest, &workflow);
-        world.pusher.push_signatures(REPO, &signed.digest, &[signature]).expect("test material");
-        let statement = world.provenance(&signed.digest, &workflow);
-        let attestation = world.keyless_attestation(&statement, &workflow);
-        world.pusher.push_attestations(REPO, &signed.digest, &[attestation]).expect("test material");
-        world.image("1.5.0-rc");
+        let (world, signed, _) = crate::signatures::cli::signed_world();
         let root = tempfile::tempdir().expect("temp dir");
         let home = tempfile::tempdir().expect("temp dir");
         let images = format!(
@@ -95,7 +87,7 @@ impl Layout {
             write(&dir, "images.yaml", &images);
             std::fs::copy(world.dir.path().join("trusted_root.json"), dir.join("trusted_root.json")).expect("root");
         }
-        Layout { world, home, root, signed: signed.digest }
+        Layout { world, home, root, signed }
     }
 
     /// `HOST/acme/api:TAG`.
@@ -259,4 +251,49 @@ fn a_registry_that_is_down_denies_as_undecided() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("could not be decided: "), "{}", out.stderr);
     assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn an_empty_list_is_refused_like_an_empty_render() {
+    let layout = Layout::new();
+    let dir = layout.app("empty-list", &[("list.yaml", "apiVersion: v1\nkind: List\nitems: []\n")]);
+    let out = layout.generate(&dir, &[]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("refusing to return an empty set"), "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
+
+/// A Tenant in the `default` set.
+const TENANT: &str = "apiVersion: syncgate.dev/v1alpha1
+kind: Tenant
+metadata: {name: team-a}
+spec:
+  namespaces: [team-a]
+  sourceRepositories: ['https://github.com/acme/team-a-*']
+";
+
+#[test]
+fn tenants_bound_an_application_whichever_policy_set_it_picks() {
+    let layout = Layout::new();
+    write(&layout.root.path().join("policies/default"), "tenant.yaml", TENANT);
+    let dir =
+        layout.app("elsewhere", &[("deployment.yaml", &deployment("api", "team-b", &layout.image("1.4.0"), false))]);
+    // The `lenient` set has no Tenant: picking it does not lift the tenancy.
+    let out = layout.generate(&dir, &[("ARGOCD_ENV_POLICY", "lenient")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("Deployment team-b/api: namespace \"team-b\""), "{}", out.stderr);
+    assert!(out.stderr.contains("[project-destination at metadata.namespace]"), "{}", out.stderr);
+    // Without a project name (Argo CD 2.x) no Tenant can be chosen: refused as undecided.
+    let inside = layout.app("inside", &[("deployment.yaml", &deployment("api", "", &layout.image("1.4.0"), false))]);
+    let out = layout.generate(&inside, &[("ARGOCD_APP_PROJECT_NAME", "")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.starts_with("syncgate denied Application argocd/api:\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not be decided: cannot check the resources against their project"),
+        "{}",
+        out.stderr
+    );
+    // With it, the same app is allowed.
+    let out = layout.generate(&inside, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

@@ -222,8 +222,12 @@ fn plugin_yaml_names_the_plugin_applications_use() {
 
     // The daemon variant listens on the socket the repo-server dials for that name.
     let daemon = yaml(DAEMON_PATCH);
-    let command = strings(&container(&daemon, "syncgate")["command"]).join(" ");
-    assert!(command.ends_with(&format!("/home/argocd/cmp-server/plugins/{plugin_name}.sock")), "{command}");
+    let command = strings(&container(&daemon, "syncgate")["command"]);
+    let socket = command.iter().position(|a| *a == "--cmp-socket").map(|i| command[i + 1]);
+    assert_eq!(socket, Some(format!("/home/argocd/cmp-server/plugins/{plugin_name}.sock").as_str()), "{command:?}");
+    // The API socket sits on the writable /tmp (the root filesystem is read-only).
+    let api = command.iter().position(|a| *a == "--socket").map(|i| command[i + 1]);
+    assert_eq!(api, Some("/tmp/syncgate.sock"), "{command:?}");
 }
 
 #[test]
@@ -354,7 +358,8 @@ fn sidecar_variants_and_helm_values_agree() {
         }
         assert_eq!(env(c, "SYNCGATE_POLICY_DIR").as_deref(), Some("/etc/syncgate/policies"));
         assert_eq!(env(c, "SYNCGATE_CACHE_DIR").as_deref(), Some("/var/cache/syncgate"));
-        assert_eq!(env(c, "SYNCGATE_DEADLINE").as_deref(), Some("45"));
+        assert_eq!(env(c, "SYNCGATE_DEADLINE").as_deref(), Some("40"));
+        assert_eq!(env(c, "SYNCGATE_PROJECTS_FROM_CLUSTER").as_deref(), Some("true"), "projects are checked");
         let mounts = mount_paths(c);
         for path in [
             "/home/argocd/cmp-server/plugins",

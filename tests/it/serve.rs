@@ -4,7 +4,6 @@
 //! shutdown, and `syncgate generate` handing its rendered manifests to the daemon.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
@@ -13,7 +12,7 @@ use syncgate::server::proto::plugin::{AppStreamRequest, EnvEntry, File, Manifest
 use syncgate::server::proto::syncgate::v1::{Context, EvaluateRequest, EvaluateResponse, VerifyImageRequest};
 
 use crate::common::{Run, root, run, syncgate, write};
-use crate::support::daemon::{Daemon, python};
+use crate::support::daemon::Daemon;
 
 /// Denies privileged containers; missing resource requests are only reported (a warning).
 const POLICY: &str = "apiVersion: syncgate.dev/v1alpha1
@@ -61,30 +60,10 @@ fn repository(dir: &Path, privileged: bool) -> std::path::PathBuf {
     repo
 }
 
-/// `tests/python/cmp_client.py` against the daemon's CMP socket.
+/// `tests/python/cmp_client.py` against the daemon's CMP socket, for `apps/web` of `repo`.
 fn python_client(daemon: &Daemon, repo: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = Command::new(python())
-        .arg(root().join("tests/python/cmp_client.py"))
-        .arg("--socket")
-        .arg(&daemon.cmp_socket)
-        .arg("--proto-dir")
-        .arg(root().join("proto"))
-        .arg("--repo")
-        .arg(repo)
-        .args(["--app-path", "apps/web"])
-        .args(["--env", "ARGOCD_APP_NAME=web", "--env", "ARGOCD_APP_NAMESPACE=shop"])
-        .args(["--env", "ARGOCD_APP_PROJECT_NAME=team-a"])
-        .args(extra)
-        .output()
-        .expect("run the Python client");
-    assert!(
-        out.status.success(),
-        "python client failed ({}):\n{}\ndaemon:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        daemon.logs()
-    );
-    serde_json::from_slice(&out.stdout).expect("the Python client prints JSON")
+    let env = ["ARGOCD_APP_NAME=web", "ARGOCD_APP_NAMESPACE=shop", "ARGOCD_APP_PROJECT_NAME=team-a"].map(str::to_owned);
+    crate::support::daemon::python_cmp_client(daemon, repo, "apps/web", &env, extra)
 }
 
 #[test]

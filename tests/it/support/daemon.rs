@@ -170,6 +170,41 @@ pub(crate) async fn channel(socket: &Path) -> Channel {
         .unwrap_or_else(|e| panic!("connect to {}: {e}", socket.display()))
 }
 
+/// `tests/python/cmp_client.py` (Argo CD's side of the CMP protocol, in grpcio) against `daemon`'s
+/// CMP socket: packs `repo`, sends `app_path` with the `NAME=VALUE` entries of `env` and `extra`
+/// client flags, and returns its JSON result.
+pub(crate) fn python_cmp_client(
+    daemon: &Daemon,
+    repo: &Path,
+    app_path: &str,
+    env: &[String],
+    extra: &[&str],
+) -> serde_json::Value {
+    let root = crate::common::root();
+    let mut command = Command::new(python());
+    command
+        .arg(root.join("tests/python/cmp_client.py"))
+        .arg("--socket")
+        .arg(&daemon.cmp_socket)
+        .arg("--proto-dir")
+        .arg(root.join("proto"))
+        .arg("--repo")
+        .arg(repo)
+        .args(["--app-path", app_path]);
+    for entry in env {
+        command.args(["--env", entry]);
+    }
+    let out = command.args(extra).output().expect("run the Python client");
+    assert!(
+        out.status.success(),
+        "python client failed ({}):\n{}\ndaemon:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        daemon.logs()
+    );
+    serde_json::from_slice(&out.stdout).expect("the Python client prints JSON")
+}
+
 /// The python of the venv `scripts/python-env` creates (grpcio, grpcio-tools, protobuf pinned).
 /// Creating it needs PyPI once; a failure fails the test with the script's reason.
 #[expect(clippy::panic, reason = "a missing client must fail the test, saying why, not skip it")]
