@@ -22,58 +22,26 @@
 
 #[path = "servers.rs"]
 mod servers;
+#[path = "signing.rs"]
+mod signing;
 
 use std::time::Instant;
 
 use anyhow::{Context as _, ensure};
 use futures::StreamExt as _;
-use sha2::Digest as _;
-use syncgate::image::{Digest, ImageRef};
 use syncgate::manifest::Limits;
 use syncgate::policy::{self, PolicySet};
 use syncgate::registry::{Registry, RegistryOptions};
 use syncgate::verify::{Verifier, Verify as _, check, discover};
-use syncgate_testsign::certificate::GithubWorkflow;
-use syncgate_testsign::cosign::{AttestationLayer, RekorBundle, SignatureLayer, simple_signing_payload};
-use syncgate_testsign::dsse::{Envelope, Statement};
-use syncgate_testsign::environment::SigningEnvironment;
 use syncgate_testsign::key::{Algorithm, KeyPair};
-use syncgate_testsign::provenance::ProvenanceBuild;
-use syncgate_testsign::registry::Registry as Pusher;
-use syncgate_testsign::tlog::body;
 
 use servers::{WorkDir, require, start, start_registry};
+use signing::{Image, PROVENANCE, SIGNATURE_ONLY, sign_images};
 
-/// The repository prefix of the benchmark images.
-const REPO: &str = "bench/app";
 /// Verifications in flight at once.
 const PARALLEL: usize = 32;
 /// Target registry requests per image: legacy signature; signature and one attestation; cached.
 const TARGETS: [f64; 3] = [3.0, 5.0, 0.0];
-
-const SIGNATURE_ONLY: &str = r"apiVersion: syncgate.dev/v1alpha1
-kind: ImagePolicy
-metadata: {name: signed}
-spec:
-  images: ['*/bench/app-*']
-  trustRoot: {file: trusted_root.json}
-  authorities:
-    - name: release-workflow
-      keyless:
-        identities:
-          - issuer: https://token.actions.githubusercontent.com
-            subjectRegExp: 'https://github\.com/acme/app/\.github/workflows/release\.yml@refs/tags/v.*'
-        extensions:
-          sourceRepositoryURI: https://github.com/acme/app
-";
-
-const PROVENANCE: &str = r"  attestations:
-    - name: provenance
-      predicateType: https://slsa.dev/provenance/v1
-      slsa:
-        sourceRepository: https://github.com/acme/app
-        sourceRef: {regExp: 'refs/tags/v.*'}
-";
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without it, to
@@ -140,50 +108,6 @@ fn main() -> anyhow::Result<()> {
     cpu.print();
     ensure!(ok, "a request target was missed");
     Ok(())
-}
-
-/// One pushed image: its reference and digest.
-struct Image {
-    reference: ImageRef,
-    digest: Digest,
-}
-
-/// Pushes `count` images, each with a keyless signature and an SLSA v1 attestation.
-fn sign_images(work: &WorkDir, host: &str, count: usize) -> anyhow::Result<Vec<Image>> {
-    let mut env = SigningEnvironment::generate().context("signing environment")?;
-    std::fs::write(work.0.join("trusted_root.json"), env.trusted_root().to_json())?;
-    let pusher = Pusher::new(&format!("http://{host}"));
-    let workflow =
-        GithubWorkflow::new("acme/app", ".github/workflows/release.yml", "refs/tags/v2.0.0", &"ab".repeat(20));
-    let build = ProvenanceBuild::container(workflow.clone());
-    let mut out = Vec::with_capacity(count);
-    for n in 0..count {
-        let repo = format!("{REPO}-{n}");
-        let image = pusher.push_image(&repo, "v2.0.0", &[("app.txt", format!("app {n}\n").as_bytes())])?;
-        let key = KeyPair::generate(Algorithm::EcdsaP256)?;
-        let certificate = env.issue(&workflow.leaf_request(key.public_key().clone()))?;
-        let payload = simple_signing_payload(&pusher.docker_reference(&repo), &image.digest);
-        let signature = key.sign(&payload)?;
-        let entry = env.log_now(body::hashedrekord(&signature, &certificate.pem, &sha2::Sha256::digest(&payload)))?;
-        let layer = SignatureLayer::new(payload, &signature)
-            .with_certificate(&certificate)
-            .with_bundle(&RekorBundle::from_entry(&entry));
-        pusher.push_signatures(&repo, &image.digest, &[layer])?;
-        let statement = Statement::new(
-            &pusher.docker_reference(&repo),
-            &image.digest,
-            "https://slsa.dev/provenance/v1",
-            build.slsa_v1(),
-        );
-        let envelope = Envelope::sign_statement(&statement, &key)?;
-        let entry = env.log_now(body::dsse_body(&envelope, &certificate.pem))?;
-        let layer = AttestationLayer::new(&envelope, "https://slsa.dev/provenance/v1")
-            .with_certificate(&certificate)
-            .with_bundle(&RekorBundle::from_entry(&entry));
-        pusher.push_attestations(&repo, &image.digest, &[layer])?;
-        out.push(Image { reference: format!("{host}/{repo}:v2.0.0").parse()?, digest: Digest::parse(&image.digest)? });
-    }
-    Ok(out)
 }
 
 fn load(work: &WorkDir, name: &str, text: &str, limits: &Limits) -> anyhow::Result<PolicySet> {

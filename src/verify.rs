@@ -111,15 +111,22 @@ impl Remembered {
     }
 }
 
+/// One verification in flight: its outcome once known, behind the lock its leader holds meanwhile.
+type Flight = Arc<tokio::sync::Mutex<Option<Outcome>>>;
+
 /// Verifies images over a registry, remembering what it proved and the trust roots it fetched.
 ///
 /// Evidence is looked up in memory, then in the [`EvidenceStore`] if one is set (what another process
-/// proved), and only then verified; evidence verified here goes to both.
+/// proved), and only then verified; evidence verified here goes to both. Concurrent calls for the
+/// same digest and policy share one verification and its outcome (a daemon's cold start under
+/// load would otherwise read and check the same material once per request).
 pub struct Verifier<A> {
     store: A,
     ttl: Duration,
     /// Evidence by digest and policy hash.
     evidence: Mutex<HashMap<(String, String), Remembered>>,
+    /// Verifications in flight, by digest and policy hash.
+    flights: Mutex<HashMap<(String, String), Flight>>,
     persisted: Option<Arc<dyn EvidenceStore>>,
     tuf: TufRoots,
 }
@@ -132,7 +139,14 @@ impl<A: Artifacts> Verifier<A> {
 
     /// A verifier caching evidence for `ttl` (zero: no caching).
     pub fn with_ttl(store: A, ttl: Duration) -> Self {
-        Verifier { store, ttl, evidence: Mutex::default(), persisted: None, tuf: TufRoots::new() }
+        Verifier {
+            store,
+            ttl,
+            evidence: Mutex::default(),
+            flights: Mutex::default(),
+            persisted: None,
+            tuf: TufRoots::new(),
+        }
     }
 
     /// Also keeps evidence in `persisted`, for other processes (and reads theirs).
@@ -194,6 +208,56 @@ impl<A: Artifacts> Verifier<A> {
             }
             Err(error) => Err(vec![undecided(&name, digest, &error.to_string())]),
         }
+    }
+
+    /// Verifies once for every caller waiting on the same flight: the first to take its lock
+    /// verifies and leaves the outcome for the others. A leader that is cancelled leaves nothing,
+    /// and the next waiter verifies instead.
+    async fn verify_shared(
+        &self,
+        key: (String, String),
+        policy: &ImagePolicy,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Outcome {
+        let flight =
+            Arc::clone(self.flights.lock().unwrap_or_else(PoisonError::into_inner).entry(key.clone()).or_default());
+        let mut shared = flight.lock().await;
+        if let Some(outcome) = shared.as_ref() {
+            return outcome.clone();
+        }
+        let outcome = match self.cached(&key) {
+            // A flight that ended between this caller's cache miss and its joining.
+            Some(evidence) => Ok(evidence),
+            None => self.verify_and_remember(key.clone(), policy, image, digest).await,
+        };
+        *shared = Some(outcome.clone());
+        // Callers from now on find the evidence in memory, or (after a refusal) verify anew.
+        let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+        if flights.get(&key).is_some_and(|current| Arc::ptr_eq(current, &flight)) {
+            flights.remove(&key);
+        }
+        outcome
+    }
+
+    /// Evidence another process stored, or a verification here; evidence is remembered and stored.
+    async fn verify_and_remember(
+        &self,
+        key: (String, String),
+        policy: &ImagePolicy,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Outcome {
+        if let Some((evidence, valid_for)) = self.load_persisted(policy, image, digest).await {
+            self.remember(key, &evidence, valid_for);
+            return Ok(evidence);
+        }
+        let outcome = self.verify_uncached(policy, image, digest).await;
+        if let Ok(evidence) = &outcome {
+            self.remember(key, evidence, self.ttl);
+            self.persist(policy, image, digest, evidence).await;
+        }
+        outcome
     }
 
     fn cached(&self, key: &(String, String)) -> Option<Evidence> {
@@ -290,16 +354,7 @@ impl<A: Artifacts> Verify for Verifier<A> {
             if let Some(evidence) = self.cached(&key) {
                 return Ok(evidence);
             }
-            if let Some((evidence, valid_for)) = self.load_persisted(policy, image, digest).await {
-                self.remember(key, &evidence, valid_for);
-                return Ok(evidence);
-            }
-            let outcome = self.verify_uncached(policy, image, digest).await;
-            if let Ok(evidence) = &outcome {
-                self.remember(key, evidence, self.ttl);
-                self.persist(policy, image, digest, evidence).await;
-            }
-            outcome
+            self.verify_shared(key, policy, image, digest).await
         }
         .boxed()
     }
@@ -338,13 +393,18 @@ mod tests {
     use crate::manifest::Limits;
     use crate::registry::{Fetched, ResolveError};
 
-    /// A registry that is down, counting what it was asked.
+    /// A registry that is down, counting what it was asked; each answer takes `delay`.
     #[derive(Default)]
     struct Down {
         asked: AtomicUsize,
+        delay: Duration,
     }
 
     impl Down {
+        fn slow() -> Down {
+            Down { delay: Duration::from_millis(20), ..Down::default() }
+        }
+
         fn fail<'a, T: Send + 'a>(&'a self) -> BoxFuture<'a, Result<T, ResolveError>> {
             self.asked.fetch_add(1, Ordering::Relaxed);
             let error = ResolveError::Unavailable {
@@ -352,7 +412,14 @@ mod tests {
                 registry: "ghcr.io".into(),
                 detail: "connection refused".into(),
             };
-            async move { Err(error) }.boxed()
+            let delay = self.delay;
+            async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error)
+            }
+            .boxed()
         }
     }
 
@@ -468,6 +535,42 @@ mod tests {
             assert!(matches!(&outcome, Err(refusals) if refusals[0].undecided), "{outcome:?}");
             assert!(verifier.store().asked.load(Ordering::Relaxed) > 0, "the registry was asked");
         }
+    }
+
+    #[tokio::test]
+    async fn concurrent_calls_for_one_digest_share_one_verification_and_its_outcome() {
+        let policy = policy();
+        let image: ImageRef = "ghcr.io/acme/api:1.4.0".parse().unwrap();
+        let pinned = digest('a');
+        let alone = Verifier::new(Down::slow());
+        let expected = alone.verify(&policy, &image, &pinned).await;
+        assert!(matches!(&expected, Err(refusals) if refusals[0].undecided), "{expected:?}");
+        let per_verification = alone.store().asked.load(Ordering::Relaxed);
+
+        let verifier = Verifier::new(Down::slow());
+        let outcomes = futures::future::join_all((0..8).map(|_| verifier.verify(&policy, &image, &pinned))).await;
+        assert!(outcomes.iter().all(|outcome| *outcome == expected), "{outcomes:?}");
+        assert_eq!(verifier.store().asked.load(Ordering::Relaxed), per_verification, "one verification for all");
+        assert!(verifier.flights.lock().unwrap().is_empty(), "the flight ended");
+        // A refusal is not remembered: a later call verifies again.
+        assert_eq!(verifier.verify(&policy, &image, &pinned).await, expected);
+        assert_eq!(verifier.store().asked.load(Ordering::Relaxed), 2 * per_verification);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_verification_hands_over_to_the_next_caller() {
+        let policy = policy();
+        let image: ImageRef = "ghcr.io/acme/api:1.4.0".parse().unwrap();
+        let pinned = digest('a');
+        let verifier = Verifier::new(Down::slow());
+        let mut leader = verifier.verify(&policy, &image, &pinned);
+        assert!((&mut leader).now_or_never().is_none(), "the leader waits for the registry");
+        let mut follower = verifier.verify(&policy, &image, &pinned);
+        assert!((&mut follower).now_or_never().is_none(), "the follower waits for the leader");
+        drop(leader);
+        let outcome = follower.await;
+        assert!(matches!(&outcome, Err(refusals) if refusals[0].undecided), "{outcome:?}");
+        assert!(verifier.flights.lock().unwrap().is_empty(), "the follower ended the flight");
     }
 
     #[test]

@@ -76,13 +76,16 @@ impl Plugin {
         let archive = work.path.join("archive.tar.gz");
         receive(&mut stream, &metadata, &archive, self.max_archive_bytes).await?;
         let root = work.path.join("repo");
-        std::fs::create_dir(&root).map_err(|e| Status::internal(format!("cannot create {}: {e}", root.display())))?;
         let limits = self.limits;
         let (flag, unpack_root, held) = (Arc::clone(&cancel.0), root.clone(), Arc::clone(&work));
         // The task holds the directory: if the request is cancelled, the directory goes only
-        // after the task has seen the flag and stopped writing into it.
+        // after the task has seen the flag and stopped writing into it. Directories and files are
+        // created in the task, off the async workers (creating one can take milliseconds on a busy
+        // disk).
         let unpacking = tokio::task::spawn_blocking(move || {
             let _held = held;
+            std::fs::create_dir(&unpack_root)
+                .map_err(|e| ExtractError::Write { path: unpack_root.display().to_string(), source: e })?;
             let file = std::fs::File::open(&archive)
                 .map_err(|e| ExtractError::Write { path: archive.display().to_string(), source: e })?;
             let done = extract::extract(std::io::BufReader::new(file), &unpack_root, &limits, &flag);
