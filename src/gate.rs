@@ -578,12 +578,7 @@ pub fn annotate_warnings(stream: &mut Stream, report: &Report, default_namespace
     for (d, document) in stream.documents.iter().enumerate() {
         let Ok(resources) = document.resources(d) else { continue };
         for resource in resources {
-            let cluster_scoped = crate::project::is_cluster_scoped(
-                resource.api_version(),
-                resource.kind(),
-                &crate::project::CrdScopes::default(),
-            );
-            let id = resource.id((!cluster_scoped).then_some(default_namespace));
+            let id = crate::project::effective_id(&resource, default_namespace);
             let location = (document.file.clone(), document.index);
             let lines: Vec<String> = report
                 .findings

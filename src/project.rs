@@ -32,7 +32,7 @@ pub use cluster::{
 };
 pub use giturl::normalize_git_url;
 pub use glob::{filepath_compiles, filepath_match, glob_match, gobwas_compiles, gobwas_match};
-pub use kinds::{CrdScopes, is_cluster_scoped};
+pub use kinds::{CrdScopes, effective_id, is_cluster_scoped};
 pub use scope::{
     Denial, Destination, DestinationEntry, KindEntry, RULE_CLUSTER_RESOURCE, RULE_DESTINATION,
     RULE_NAMESPACED_RESOURCE, RULE_SOURCE_REPO, RULES, Scope, ScopeKind, Subject,

@@ -153,13 +153,7 @@ impl<'a> Workload<'a> {
         kinds: &[WorkloadKind],
         default_namespace: &str,
     ) -> Result<Self, Box<WorkloadError>> {
-        // Cluster-scoped kinds take no default namespace (Argo CD and kubectl ignore one).
-        let cluster_scoped = crate::project::is_cluster_scoped(
-            resource.api_version(),
-            resource.kind(),
-            &crate::project::CrdScopes::default(),
-        );
-        let id = resource.id((!cluster_scoped).then_some(default_namespace));
+        let id = crate::project::effective_id(&resource, default_namespace);
         let images = manifest::image_sites(&resource, kinds);
         let pod = match manifest::pod_template(&resource, kinds) {
             None => None,

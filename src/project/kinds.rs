@@ -127,6 +127,14 @@ pub fn is_cluster_scoped(api_version: &str, kind: &str, crds: &CrdScopes) -> boo
     CLUSTER_SCOPED.iter().any(|(g, kinds)| *g == group && kinds.contains(&kind))
 }
 
+/// The identity findings give `resource`: its namespace, or `default_namespace` when it sets none
+/// and its kind is namespaced (Argo CD and kubectl give cluster-scoped kinds no namespace).
+#[must_use]
+pub fn effective_id(resource: &crate::manifest::Resource<'_>, default_namespace: &str) -> crate::report::ResourceId {
+    let cluster_scoped = is_cluster_scoped(resource.api_version(), resource.kind(), &CrdScopes::default());
+    resource.id((!cluster_scoped).then_some(default_namespace))
+}
+
 #[cfg(test)]
 mod tests {
     use std::any::TypeId;
