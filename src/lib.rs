@@ -11,6 +11,7 @@ pub mod argocd;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod flux;
 pub mod gate;
 pub mod image;
 pub mod manifest;
