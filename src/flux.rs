@@ -6,3 +6,4 @@
 //! `VerifiedSource` and `ExternalArtifact` objects lives elsewhere.
 
 pub mod artifact;
+pub mod storage;
