@@ -6,4 +6,6 @@
 //! `VerifiedSource` and `ExternalArtifact` objects lives elsewhere.
 
 pub mod artifact;
+pub mod fetch;
+pub mod serve;
 pub mod storage;
