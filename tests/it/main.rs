@@ -5,6 +5,7 @@ mod argocd_example;
 mod cache;
 mod check;
 mod common;
+mod flux_artifact;
 mod generate;
 mod pin;
 mod plugin_manifests;
