@@ -789,6 +789,7 @@ async fn generate_in_daemon(
     env: &AppEnv,
 ) -> anyhow::Result<Generated> {
     use crate::server::proto::syncgate::v1::Context as WireContext;
+    let started = std::time::Instant::now();
     let renderer = sets.renderer();
     let (_, stream) = crate::gate::render_app(&renderer, dir, env).await?;
     let yaml = stream.emit().context("cannot serialise the rendered manifests")?;
@@ -801,7 +802,9 @@ async fn generate_in_daemon(
         revision: env.revision.clone().unwrap_or_default(),
         parameters: env.parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
-    let response = client.evaluate(yaml.into_bytes(), context).await?;
+    // The whole request's deadline, less what rendering took here.
+    let deadline = sets.registry.settings()?.deadline.saturating_sub(started.elapsed());
+    let response = client.evaluate(yaml.into_bytes(), context, deadline).await?;
     if response.decision != "allow" {
         return Ok(Generated::Denied(response.message));
     }

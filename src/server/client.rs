@@ -59,19 +59,36 @@ impl Client {
     }
 
     /// Gates `manifests` (multi-document YAML or JSON) in the daemon.
-    pub async fn evaluate(&mut self, manifests: Vec<u8>, context: Context) -> Result<EvaluateResponse, ClientError> {
-        let request = EvaluateRequest { manifests, context: Some(context) };
-        self.inner
-            .evaluate(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| ClientError::Call { code: status.code(), message: status.message().to_owned() })
+    /// `deadline` travels as the gRPC timeout (the daemon stops work past it) and bounds the wait
+    /// here too, with a moment's grace for the daemon's own answer.
+    pub async fn evaluate(
+        &mut self,
+        manifests: Vec<u8>,
+        context: Context,
+        deadline: Duration,
+    ) -> Result<EvaluateResponse, ClientError> {
+        let mut request = tonic::Request::new(EvaluateRequest { manifests, context: Some(context) });
+        request.set_timeout(deadline);
+        match tokio::time::timeout(deadline + Duration::from_secs(2), self.inner.evaluate(request)).await {
+            Ok(answer) => answer
+                .map(tonic::Response::into_inner)
+                .map_err(|status| ClientError::Call { code: status.code(), message: status.message().to_owned() }),
+            Err(_) => Err(ClientError::Call {
+                code: tonic::Code::DeadlineExceeded,
+                message: format!("no answer within {deadline:?}"),
+            }),
+        }
     }
 }
 
-/// Connects to the daemon at `socket` and gates `manifests` there.
-pub async fn evaluate(socket: &Path, manifests: Vec<u8>, context: Context) -> Result<EvaluateResponse, ClientError> {
-    Client::connect(socket).await?.evaluate(manifests, context).await
+/// Connects to the daemon at `socket` and gates `manifests` there within `deadline`.
+pub async fn evaluate(
+    socket: &Path,
+    manifests: Vec<u8>,
+    context: Context,
+    deadline: Duration,
+) -> Result<EvaluateResponse, ClientError> {
+    Client::connect(socket).await?.evaluate(manifests, context, deadline).await
 }
 
 /// An error with its causes, `: `-joined, each said once (tonic's transport errors hide the OS

@@ -326,10 +326,10 @@ fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
 
 /// A daemon whose "kustomize" takes `seconds` to print the app's deploy.yaml, so requests stay in
 /// flight; and the CMP stream of an app using it.
-fn slow_daemon(dir: &Path, seconds: u32) -> (Daemon, Vec<AppStreamRequest>) {
+fn slow_daemon(dir: &Path, seconds: u32, extra: &[&str]) -> (Daemon, Vec<AppStreamRequest>) {
     let kustomize = write(dir, "slow-kustomize", &format!("#!/bin/sh\nsleep {seconds}\nexec cat deploy.yaml\n"));
     std::fs::set_permissions(&kustomize, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
-    let daemon = daemon_with_policy(dir, &[], &[("SYNCGATE_KUSTOMIZE", kustomize.to_str().expect("UTF-8 path"))]);
+    let daemon = daemon_with_policy(dir, extra, &[("SYNCGATE_KUSTOMIZE", kustomize.to_str().expect("UTF-8 path"))]);
     let archive = tar_gz(&[
         ("app/kustomization.yaml", "resources: [deploy.yaml]\n"),
         ("app/deploy.yaml", &deployment("web", false)),
@@ -351,7 +351,7 @@ fn slow_daemon(dir: &Path, seconds: u32) -> (Daemon, Vec<AppStreamRequest>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_request_in_flight_finish_removes_the_sockets_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut daemon, messages) = slow_daemon(dir.path(), 2);
+    let (mut daemon, messages) = slow_daemon(dir.path(), 2, &[]);
     let mut client = daemon.cmp().await;
     let in_flight = tokio::spawn(async move { client.generate_manifest(tokio_stream::iter(messages)).await });
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -371,7 +371,7 @@ async fn sigterm_lets_the_request_in_flight_finish_removes_the_sockets_and_exits
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_past_its_deadline_stops_and_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let (daemon, messages) = slow_daemon(dir.path(), 5);
+    let (daemon, messages) = slow_daemon(dir.path(), 5, &[]);
     let mut request = tonic::Request::new(tokio_stream::iter(messages));
     request.set_timeout(Duration::from_secs(1));
     let started = Instant::now();
@@ -394,7 +394,7 @@ async fn a_request_past_its_deadline_stops_and_leaves_nothing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_requests_run_concurrently() {
     let dir = tempfile::tempdir().unwrap();
-    let (daemon, messages) = slow_daemon(dir.path(), 2);
+    let (daemon, messages) = slow_daemon(dir.path(), 2, &[]);
     let started = Instant::now();
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..4 {
@@ -454,6 +454,33 @@ fn generate_through_the_daemon_prints_what_it_prints_alone() {
     let logs = daemon.logs();
     assert_eq!(logs.matches("\"rpc\":\"Evaluate\"").count(), 2, "both runs went through the daemon:\n{logs}");
     assert!(logs.contains("\"project\":\"team-a\""), "{logs}");
+}
+
+/// The daemon works on `--max-concurrent` requests at once; one that waits past the deadline
+/// `generate` passes is given up, and `generate` says so (exit 2, nothing on stdout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_through_a_busy_daemon_gives_up_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (daemon, messages) = slow_daemon(dir.path(), 4, &["--max-concurrent", "1"]);
+    let mut cmp = daemon.cmp().await;
+    let busy = tokio::spawn(async move { cmp.generate_manifest(tokio_stream::iter(messages)).await });
+    // The slow generation holds the only permit.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    write(&app, "deploy.yaml", &deployment("web", false));
+    let socket = daemon.api_socket.to_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        generate(&app, &[("SYNCGATE_SOCKET", socket.as_str()), ("SYNCGATE_DEADLINE", "1")], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("DeadlineExceeded") || out.stderr.contains("deadline"), "{}", out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "gave up at its deadline: {:?}", started.elapsed());
+    assert!(busy.await.unwrap().is_ok(), "the slow request still completes");
 }
 
 #[test]
