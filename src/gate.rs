@@ -85,7 +85,11 @@ impl PolicySource {
         for (name, paths) in self.layout()? {
             hash.update(name.as_bytes());
             for path in paths {
-                for file in files_below(&path) {
+                let files = manifest::files(&path).map_err(|e| GateError::Read {
+                    path: path.display().to_string(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                for file in files {
                     let bytes = std::fs::read(&file)
                         .map_err(|source| GateError::Read { path: file.display().to_string(), source })?;
                     hash.update(file.display().to_string().as_bytes());
@@ -139,28 +143,6 @@ impl PolicySource {
 
 fn is_yaml(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-}
-
-/// Every policy file below `path` (as `manifest::load` would read them), sorted.
-fn files_below(path: &Path) -> Vec<PathBuf> {
-    if !path.is_dir() {
-        return vec![path.to_path_buf()];
-    }
-    let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(path).map(|d| d.filter_map(Result::ok).collect()).unwrap_or_default();
-    entries.sort_by_key(std::fs::DirEntry::path);
-    for entry in entries {
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let p = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            out.extend(files_below(&p));
-        } else if is_yaml(&p) {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Why a request could not be decided (as opposed to decided and denied).

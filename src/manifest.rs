@@ -312,6 +312,13 @@ pub fn visit_bytes<E: From<ManifestError>>(
     Ok(())
 }
 
+/// The manifest files `input` stands for, as [`load`] reads them: the file itself, or every
+/// `*.yaml`, `*.yml` and `*.json` below the directory (dot-entries skipped, symlinked directories
+/// not followed), sorted.
+pub fn files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
+    collect_files(input)
+}
+
 fn collect_files(input: &Path) -> Result<Vec<PathBuf>, ManifestError> {
     let meta =
         fs::metadata(input).map_err(|source| ManifestError::Read { path: input.display().to_string(), source })?;
