@@ -61,6 +61,11 @@ pub enum Command {
     /// gRPC (unix sockets, optionally TCP), Prometheus metrics, health and readiness, policy hot
     /// reload; SIGTERM drains requests in flight and exits 0.
     Serve(ServeArgs),
+    /// Flux verified-source controller: watch VerifiedSources and their Flux sources, fetch each
+    /// new upstream revision, render and gate it, and publish what passes as an ExternalArtifact
+    /// (images pinned) from its own artifact server; a revision that fails is not published and
+    /// the ExternalArtifact says why.
+    FluxController(FluxControllerArgs),
 }
 
 /// Output formats of `check`.
@@ -302,6 +307,71 @@ pub struct ServeArgs {
     pub sets: PolicySetArgs,
 }
 
+/// Arguments of `flux-controller`. Flag names follow Flux's artifact SDK where they mean the same.
+#[derive(Debug, clap::Args)]
+pub struct FluxControllerArgs {
+    /// Print the VerifiedSource CustomResourceDefinition as YAML and exit.
+    #[arg(long)]
+    pub print_crd: bool,
+    /// Where artifacts are stored (an emptyDir or a PVC).
+    #[arg(long, value_name = "DIR", env = "SYNCGATE_STORAGE_PATH", default_value = "/data")]
+    pub storage_path: PathBuf,
+    /// Address the artifact server listens on.
+    #[arg(long, value_name = "ADDR", env = "SYNCGATE_STORAGE_ADDR", default_value = "0.0.0.0:9090")]
+    pub storage_addr: std::net::SocketAddr,
+    /// Host (and port) consumers reach the artifact server at, used in artifact URLs.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        env = "SYNCGATE_STORAGE_ADV_ADDR",
+        default_value = "syncgate.flux-system.svc.cluster.local."
+    )]
+    pub storage_adv_addr: String,
+    /// How long superseded artifacts stay servable, as a Go duration.
+    #[arg(long, value_name = "DURATION", env = "SYNCGATE_ARTIFACT_RETENTION_TTL", default_value = "1m")]
+    pub artifact_retention_ttl: String,
+    /// Most artifacts kept per VerifiedSource, the current one included.
+    #[arg(long, value_name = "N", env = "SYNCGATE_ARTIFACT_RETENTION_RECORDS", default_value_t = 2)]
+    pub artifact_retention_records: usize,
+    /// notification-controller's event receiver (e.g.
+    /// http://notification-controller.flux-system.svc.cluster.local./); no Flux events without it.
+    #[arg(long, value_name = "URL", env = "SYNCGATE_EVENTS_ADDR")]
+    pub events_addr: Option<String>,
+    /// Take a Lease before reconciling and serving, so only one replica acts.
+    #[arg(long, env = "SYNCGATE_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// Namespace of the Lease [default: $POD_NAMESPACE, else flux-system].
+    #[arg(long, value_name = "NS", env = "SYNCGATE_LEADER_ELECTION_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the Lease.
+    #[arg(long, value_name = "NAME", default_value = "syncgate-flux-controller")]
+    pub leader_election_id: String,
+    /// Only watch VerifiedSources in this namespace [default: all namespaces].
+    #[arg(long, value_name = "NS", env = "SYNCGATE_WATCH_NAMESPACE")]
+    pub watch_namespace: Option<String>,
+    /// Refuse sourceRefs to another namespace (as Flux's flag of the same name).
+    #[arg(long, env = "SYNCGATE_NO_CROSS_NAMESPACE_REFS")]
+    pub no_cross_namespace_refs: bool,
+    /// VerifiedSources reconciled at once.
+    #[arg(long, value_name = "N", env = "SYNCGATE_CONCURRENT", default_value_t = 4)]
+    pub concurrent: u16,
+    /// Largest upstream artifact downloaded, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    pub max_download_mib: u64,
+    /// Deadline for one reconcile (download, render, registries, signatures, storage), in seconds.
+    #[arg(long, value_name = "SECONDS", env = "SYNCGATE_RECONCILE_TIMEOUT", default_value_t = 120)]
+    pub reconcile_timeout: u64,
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, value_name = "ADDR", env = "SYNCGATE_METRICS_ADDR", default_value = "0.0.0.0:9464")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Log format on stderr.
+    #[arg(long, value_enum, env = "SYNCGATE_LOG_FORMAT", default_value = "json")]
+    pub log_format: LogFormat,
+    /// Policy sets, modes and registry access.
+    #[command(flatten)]
+    pub sets: PolicySetArgs,
+}
+
 /// Arguments of `post-render`.
 #[derive(Debug, clap::Args)]
 pub struct PostRenderArgs {
@@ -400,6 +470,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Command::Serve(args) => init_logging(args.log_format, "info"),
+        Command::FluxController(args) => init_logging(args.log_format, "info"),
         _ => init_logging(LogFormat::Text, "warn"),
     }
     let result = match cli.command {
@@ -411,6 +482,7 @@ pub fn main() -> ExitCode {
         Command::Cache(args) => run_cache(&args),
         Command::Test(args) => run_test(&args),
         Command::Serve(args) => run_serve(&args),
+        Command::FluxController(args) => run_flux_controller(&args),
     };
     match result {
         Ok(code) => code,
@@ -876,6 +948,16 @@ fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         server::serve(Arc::new(gate), Some(resolver), options, shutdown).await.context("syncgate serve")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_flux_controller(args: &FluxControllerArgs) -> anyhow::Result<ExitCode> {
+    if args.print_crd {
+        let yaml = crate::flux::source::crd_yaml().context("cannot write the CRD")?;
+        let mut out = std::io::stdout().lock();
+        write!(out, "---\n{yaml}").context("cannot write to stdout")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    anyhow::bail!("flux-controller: only --print-crd is available in this build")
 }
 
 fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {

@@ -8,4 +8,5 @@
 pub mod artifact;
 pub mod fetch;
 pub mod serve;
+pub mod source;
 pub mod storage;
