@@ -6,7 +6,10 @@
 //! `VerifiedSource` and `ExternalArtifact` objects lives elsewhere.
 
 pub mod artifact;
+pub mod duration;
 pub mod fetch;
+pub mod reconcile;
 pub mod serve;
 pub mod source;
+pub mod status;
 pub mod storage;

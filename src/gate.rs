@@ -403,6 +403,18 @@ impl Gate {
         Ok(gated)
     }
 
+    /// Renders a directory (kustomize, Helm or its YAML files) and gates it, with no Argo CD
+    /// environment: the Flux controller's request. Posts no Event (the caller reports itself).
+    pub async fn render_and_gate(&self, dir: &Path, context: &Context) -> Result<Gated, GateError> {
+        let started = tokio::time::Instant::now();
+        let (set_name, set) = self.set(context.policy_set.as_deref())?;
+        let env = AppEnv { destination_namespace: Some(context.namespace.clone()), ..AppEnv::default() };
+        let (kind, stream) = render_app(self.renderer.as_ref(), dir, &env).await?;
+        let mut gated = self.gate(stream, &set_name, &set, context, started).await?;
+        gated.source = Some(kind);
+        Ok(gated)
+    }
+
     /// Gates an already rendered stream (the syncgate.v1 API). Posts no Event: callers of the API
     /// are not authenticated as Argo CD is.
     pub async fn evaluate(&self, stream: Stream, context: &Context) -> Result<Gated, GateError> {

@@ -29,6 +29,7 @@ mod tests;
 pub use appproject::ARGO_API_VERSION;
 pub use cluster::{
     Application, ClusterProjects, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT, DEFAULT_TTL, Events, split_app_name,
+    truncate_message,
 };
 pub use giturl::normalize_git_url;
 pub use glob::{filepath_compiles, filepath_match, glob_match, gobwas_compiles, gobwas_match};

@@ -391,7 +391,7 @@ fn denial_event(
             ..ObjectReference::default()
         },
         reason: Some("SyncgateDenied".to_owned()),
-        message: Some(truncate(message, EVENT_MESSAGE_LIMIT)),
+        message: Some(truncate_message(message, EVENT_MESSAGE_LIMIT)),
         type_: Some("Warning".to_owned()),
         source: Some(EventSource { component: Some("syncgate".to_owned()), host: None }),
         first_timestamp: Some(Time(now)),
@@ -404,7 +404,8 @@ fn denial_event(
 }
 
 /// `message` cut to at most `limit` bytes on a character boundary, ending in a marker when cut.
-fn truncate(message: &str, limit: usize) -> String {
+#[must_use]
+pub fn truncate_message(message: &str, limit: usize) -> String {
     if message.len() <= limit {
         return message.to_owned();
     }
@@ -429,9 +430,9 @@ mod tests {
     #[test]
     fn long_event_messages_are_cut_to_1024_bytes_with_a_marker() {
         let short = "x".repeat(1024);
-        assert_eq!(truncate(&short, 1024), short);
+        assert_eq!(truncate_message(&short, 1024), short);
         let long = "é".repeat(1000);
-        let cut = truncate(&long, 1024);
+        let cut = truncate_message(&long, 1024);
         assert!(cut.len() <= 1024, "{}", cut.len());
         assert!(cut.ends_with(TRUNCATED));
         assert!(cut.starts_with("éé"));
