@@ -6,8 +6,10 @@
 //! `VerifiedSource` and `ExternalArtifact` objects lives elsewhere.
 
 pub mod artifact;
+pub mod controller;
 pub mod duration;
 pub mod fetch;
+pub mod lease;
 pub mod reconcile;
 pub mod serve;
 pub mod source;

@@ -147,7 +147,14 @@ impl Storage {
         let object = self.object_dir(namespace, name)?;
         fs::create_dir_all(&object).map_err(|source| StorageError::Io { path: object.clone(), source })?;
         let (temp, packed) = write_temp(&object, |file| artifact::pack(dir, file).map_err(StorageError::Pack))?;
-        let record = Record::new(&packed, upstream_revision, origin_revision);
+        let mut record = Record::new(&packed, upstream_revision, origin_revision);
+        // Re-storing the same content for the same revision keeps the first record's time, so the
+        // published artifact (and the objects that show it) do not change on re-verification.
+        if let Some(earlier) = read_record(&object.join(format!("{}{RECORD_SUFFIX}", record.digest_hex())))
+            && (Record { created: record.created.clone(), ..earlier.clone() }) == record
+        {
+            record.created = earlier.created;
+        }
         let archive = object.join(format!("{}{ARCHIVE_SUFFIX}", record.digest_hex()));
         rename(&temp, &archive)?;
         let json = serde_json::to_vec_pretty(&record)
@@ -431,6 +438,18 @@ mod tests {
             .filter(|f| f.starts_with('.'))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn storing_the_same_content_again_keeps_the_first_record() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = Storage::open(root.path()).unwrap();
+        let now = jiff::Timestamp::now();
+        let first = store_aged(&storage, "kind: A\n", now, 3600);
+        let again = storage.store("flux-system", "api", app("kind: A\n").path(), "main@sha1:abc", Some("abc")).unwrap();
+        assert_eq!(again, first);
+        let other = storage.store("flux-system", "api", app("kind: A\n").path(), "main@sha1:def", Some("def")).unwrap();
+        assert_ne!(other.record.created, first.record.created, "a new revision is a new record");
     }
 
     #[test]
