@@ -292,3 +292,19 @@ async fn controller_reconciles_on_watch_events() {
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     controller.abort();
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_ends_the_initial_events_with_a_bookmark() {
+    let (url, recorder) = KubeApi::start(vec![fixture("gitrepository-api.json")]).await;
+    let api: Api<DynamicObject> = Api::all_with(kube_api::client(&url), &flux("GitRepository", "gitrepositories"));
+    let mut events = kube::runtime::watcher(api, watcher::Config::default().streaming_lists()).boxed();
+    assert!(matches!(next(&mut events).await.unwrap(), Event::Init));
+    assert!(
+        matches!(next(&mut events).await.unwrap(), Event::InitApply(repo) if repo.metadata.name.as_deref() == Some("api"))
+    );
+    assert!(matches!(next(&mut events).await.unwrap(), Event::InitDone));
+    recorder.update(GIT_API, |o| o["spec"]["ref"]["branch"] = "release".into()).expect("stored");
+    let Event::Apply(changed) = next(&mut events).await.unwrap() else { panic!("expected the change") };
+    assert_eq!(changed.metadata.generation, Some(2), "a spec change bumps generation");
+    assert!(recorder.requests().iter().all(|r| r.query.as_deref().is_some_and(|q| q.contains("watch=true"))));
+}
