@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod flux_artifact;
 mod generate;
+mod kube_fake;
 mod pin;
 mod plugin_manifests;
 mod project;
