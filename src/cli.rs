@@ -951,13 +951,60 @@ fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_flux_controller(args: &FluxControllerArgs) -> anyhow::Result<ExitCode> {
+    use crate::flux::{controller, fetch::FetchLimits, lease::LeaseSettings, reconcile, storage};
     if args.print_crd {
         let yaml = crate::flux::source::crd_yaml().context("cannot write the CRD")?;
         let mut out = std::io::stdout().lock();
         write!(out, "---\n{yaml}").context("cannot write to stdout")?;
         return Ok(ExitCode::SUCCESS);
     }
-    anyhow::bail!("flux-controller: only --print-crd is available in this build")
+    let ttl = crate::flux::duration::parse(&args.artifact_retention_ttl)
+        .with_context(|| format!("--artifact-retention-ttl {:?} is not a duration such as 1m", args.artifact_retention_ttl))?;
+    let runtime = runtime()?;
+    let (gate, resolver) = runtime.block_on(args.sets.gate_and_resolver())?;
+    let gate = Arc::new(gate);
+    let storage = storage::Storage::open(&args.storage_path)
+        .with_context(|| format!("cannot open the artifact storage {}", args.storage_path.display()))?;
+    let settings = reconcile::Settings {
+        advertised: args.storage_adv_addr.clone(),
+        retention: storage::Retention { records: args.artifact_retention_records.max(1), ttl },
+        fetch: FetchLimits { max_download_bytes: args.max_download_mib << 20, ..FetchLimits::default() },
+        no_cross_namespace_refs: args.no_cross_namespace_refs,
+        timeout: std::time::Duration::from_secs(args.reconcile_timeout.max(1)),
+        events_addr: args.events_addr.clone().filter(|a| !a.is_empty()),
+        work_dir: std::env::temp_dir(),
+    };
+    let lease_namespace = args
+        .leader_election_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|ns| !ns.is_empty()))
+        .unwrap_or_else(|| "flux-system".to_owned());
+    let options = controller::ControllerOptions {
+        storage_addr: args.storage_addr,
+        metrics_addr: args.metrics_addr,
+        watch_namespace: args.watch_namespace.clone().filter(|ns| !ns.is_empty()),
+        concurrent: args.concurrent.max(1),
+        lease: args.leader_elect.then(|| LeaseSettings::new(&lease_namespace, &args.leader_election_id)),
+        reload_interval: std::time::Duration::from_secs(10),
+    };
+    runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let client = kube::Client::try_default()
+            .await
+            .context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+        let reconciler = reconcile::Reconciler::new(client.clone(), Arc::clone(&gate), storage, settings);
+        let metrics = crate::server::metrics::Metrics::new(Arc::clone(&gate), Some(resolver));
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+                _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+            }
+        };
+        controller::run(client, gate, reconciler, metrics, options, shutdown).await.context("syncgate flux-controller")
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
