@@ -958,8 +958,9 @@ fn run_flux_controller(args: &FluxControllerArgs) -> anyhow::Result<ExitCode> {
         write!(out, "---\n{yaml}").context("cannot write to stdout")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let ttl = crate::flux::duration::parse(&args.artifact_retention_ttl)
-        .with_context(|| format!("--artifact-retention-ttl {:?} is not a duration such as 1m", args.artifact_retention_ttl))?;
+    let ttl = crate::flux::duration::parse(&args.artifact_retention_ttl).with_context(|| {
+        format!("--artifact-retention-ttl {:?} is not a duration such as 1m", args.artifact_retention_ttl)
+    })?;
     let runtime = runtime()?;
     let (gate, resolver) = runtime.block_on(args.sets.gate_and_resolver())?;
     let gate = Arc::new(gate);

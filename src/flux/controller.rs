@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use kube::ResourceExt as _;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::utils::{Predicate as _, PredicateConfig};
 use kube::runtime::{WatchStreamExt as _, predicates, watcher};
-use kube::ResourceExt as _;
 use tokio::sync::watch;
 
 use super::lease::{Elector, LeaseError, LeaseSettings};
@@ -92,9 +92,9 @@ pub async fn run(
     tokio::spawn(reload_policies(Arc::clone(&gate), options.reload_interval, stop_rx.clone()));
 
     let storage = reconciler.storage().clone();
-    let checked = tokio::task::spawn_blocking(move || storage.verify_all())
-        .await
-        .unwrap_or_else(|e| Err(super::storage::StorageError::Io { path: ".".into(), source: std::io::Error::other(e) }))?;
+    let checked = tokio::task::spawn_blocking(move || storage.verify_all()).await.unwrap_or_else(|e| {
+        Err(super::storage::StorageError::Io { path: ".".into(), source: std::io::Error::other(e) })
+    })?;
     for problem in &checked.problems {
         tracing::warn!(problem = ?problem, "stored artifact failed re-verification and was set aside");
     }
@@ -215,7 +215,11 @@ fn error_policy(vs: Arc<VerifiedSource>, error: &ReconcileError, _shared: Arc<Sh
 }
 
 /// VerifiedSources whose sourceRef names `source`.
-fn referencing(store: &Store<VerifiedSource>, kind: SourceKind, source: &DynamicObject) -> Vec<ObjectRef<VerifiedSource>> {
+fn referencing(
+    store: &Store<VerifiedSource>,
+    kind: SourceKind,
+    source: &DynamicObject,
+) -> Vec<ObjectRef<VerifiedSource>> {
     let name = source.name_any();
     let namespace = source.namespace().unwrap_or_default();
     store
@@ -258,17 +262,17 @@ async fn serve_ops(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, rea
         let metrics = Arc::clone(&metrics);
         async move {
             match metrics.encode() {
-                Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
-                    .into_response(),
+                Ok(text) => {
+                    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+                        .into_response()
+                }
                 Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n").into_response(),
             }
         }
     });
     let ready_route = get(move || {
         let ready = ready.load(Ordering::SeqCst) && !gate.sets().sets.is_empty();
-        async move {
-            if ready { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready\n") }
-        }
+        async move { if ready { (StatusCode::OK, "ready\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready\n") } }
     });
     let router = axum::Router::new()
         .route("/metrics", metrics_route)
@@ -316,7 +320,11 @@ mod tests {
         let (reader, mut writer) = reflector::store::<VerifiedSource>();
         for object in [
             vs("flux-system", "api", &serde_json::json!({"kind": "GitRepository", "name": "api"})),
-            vs("team-a", "api", &serde_json::json!({"kind": "GitRepository", "name": "api", "namespace": "flux-system"})),
+            vs(
+                "team-a",
+                "api",
+                &serde_json::json!({"kind": "GitRepository", "name": "api", "namespace": "flux-system"}),
+            ),
             vs("flux-system", "other", &serde_json::json!({"kind": "OCIRepository", "name": "api"})),
         ] {
             writer.apply_watcher_event(&watcher::Event::Apply((*object).clone()));

@@ -149,7 +149,8 @@ impl Elector {
     async fn try_acquire_or_renew(&mut self) -> Result<bool, String> {
         let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
         let seconds = i32::try_from(self.settings.duration.as_secs()).unwrap_or(15);
-        let Some(mut lease) = self.api.get_opt(&self.settings.name).await.map_err(|e| crate::verify::explain(&e))? else {
+        let Some(mut lease) = self.api.get_opt(&self.settings.name).await.map_err(|e| crate::verify::explain(&e))?
+        else {
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(self.settings.name.clone()),

@@ -37,7 +37,7 @@ fn app() -> tempfile::TempDir {
 }
 
 /// `python3 tests/python/flux_consumer.py ARGS`, its JSON stdout on success, or stderr on failure.
-fn python(args: &[&str]) -> Result<Value, String> {
+pub(crate) fn python(args: &[&str]) -> Result<Value, String> {
     let out = Command::new("python3").arg(consumer()).args(args).output().expect("python3 runs");
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).expect("the consumer prints JSON"))
@@ -145,14 +145,14 @@ fn packing_the_same_app_twice_stores_identical_bytes_whatever_the_mtimes() {
 }
 
 /// `python3 -m http.server` over `dir` on a free loopback port; killed on drop.
-struct StaticServer {
+pub(crate) struct StaticServer {
     child: Child,
     port: u16,
 }
 
 impl StaticServer {
     #[expect(clippy::panic, reason = "a server that never listens must fail the test")]
-    fn start(dir: &Path) -> StaticServer {
+    pub(crate) fn start(dir: &Path) -> StaticServer {
         let port = crate::support::free_port();
         let child = Command::new("python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
@@ -172,7 +172,7 @@ impl StaticServer {
         panic!("http.server did not listen on {port}");
     }
 
-    fn url(&self, file: &str) -> String {
+    pub(crate) fn url(&self, file: &str) -> String {
         format!("http://127.0.0.1:{}/{file}", self.port)
     }
 }

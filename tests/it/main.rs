@@ -6,6 +6,7 @@ mod cache;
 mod check;
 mod common;
 mod flux_artifact;
+mod flux_controller;
 mod generate;
 mod kube_fake;
 mod pin;
