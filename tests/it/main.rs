@@ -6,6 +6,7 @@ mod cache;
 mod check;
 mod common;
 mod flux_artifact;
+mod flux_manifests;
 mod generate;
 mod pin;
 mod plugin_manifests;
