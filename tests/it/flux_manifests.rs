@@ -3,7 +3,8 @@
 //! kubectl is on PATH), `crd.yaml` is what `flux-controller --print-crd` prints, the Deployment
 //! passes only flags the controller has, the RBAC grants exactly what the controller needs, the
 //! example wires a Kustomization to the artifact its VerifiedSource publishes, and the admission
-//! policies name the fields, URL and user they claim to. Offline: no registry, no cluster.
+//! policies name the fields, URL and user they claim to and decide sample requests as intended
+//! (their CEL evaluated with the `cel` crate). Offline: no registry, no cluster.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -592,4 +593,221 @@ fn flux_kustomization_vap_refuses_images_patches_and_post_build() {
         assert!(message.contains("digest") || message.contains("syncgate checked"), "and why: {message}");
         assert_eq!(validation["reason"], "Forbidden");
     }
+}
+
+// ----- the admission policies, evaluated -----
+
+/// What a ValidatingAdmissionPolicy decides for one request, evaluated with the `cel` crate as the
+/// API server would once the request matched `matchConstraints`: every match condition must hold,
+/// then each validation; a failed validation contributes its `messageExpression` (else `message`).
+#[derive(Debug, PartialEq)]
+enum Admission {
+    NotMatched,
+    Allowed,
+    Denied(Vec<String>),
+}
+
+/// Evaluates one expression of `policy` with `object`, `oldObject`, `request` and the variables so
+/// far.
+fn evaluate(expression: &str, bindings: &[(&str, &Value)]) -> cel::Value {
+    let program =
+        cel::Program::compile(expression).map_err(|e| format!("{expression}: {e}")).expect("the expression parses");
+    let mut context = cel::Context::default();
+    for (name, value) in bindings {
+        context.add_variable(*name, (*value).clone()).map_err(|e| format!("{name}: {e}")).expect("a variable");
+    }
+    program.execute(&context).map_err(|e| format!("{expression}: {e}")).expect("the expression evaluates")
+}
+
+fn admit(policy: &Value, username: &str, object: &Value, old_object: &Value) -> Admission {
+    let operation = if old_object.is_null() { "CREATE" } else { "UPDATE" };
+    let request = serde_json::json!({
+        "operation": operation,
+        "namespace": object["metadata"]["namespace"],
+        "name": object["metadata"]["name"],
+        "userInfo": {"username": username},
+    });
+    let spec = &policy["spec"];
+    let mut variables = serde_json::Map::new();
+    let bool_of = |value: cel::Value, place: &str| {
+        match value {
+            cel::Value::Bool(b) => Some(b),
+            _ => None,
+        }
+        .ok_or_else(|| format!("{place} is not a bool"))
+        .expect("a bool")
+    };
+    for variable in spec["variables"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let vars = Value::Object(variables.clone());
+        let bindings = [("object", object), ("oldObject", old_object), ("request", &request), ("variables", &vars)];
+        let value = evaluate(variable["expression"].as_str().expect("expression"), &bindings);
+        let json = value.json().map_err(|e| format!("{e:?}")).expect("a JSON value");
+        variables.insert(variable["name"].as_str().expect("name").to_owned(), json);
+    }
+    let vars = Value::Object(variables);
+    let bindings = [("object", object), ("oldObject", old_object), ("request", &request), ("variables", &vars)];
+    for condition in spec["matchConditions"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = condition["name"].as_str().unwrap_or_default();
+        if !bool_of(evaluate(condition["expression"].as_str().expect("expression"), &bindings), name) {
+            return Admission::NotMatched;
+        }
+    }
+    let mut messages = Vec::new();
+    for validation in spec["validations"].as_array().expect("validations") {
+        let expression = validation["expression"].as_str().expect("expression");
+        if !bool_of(evaluate(expression, &bindings), expression) {
+            let message = match validation["messageExpression"].as_str() {
+                Some(m) => match evaluate(m, &bindings) {
+                    cel::Value::String(s) => Some(s.to_string()),
+                    _ => None,
+                }
+                .ok_or_else(|| format!("{m} is not a string"))
+                .expect("a string message"),
+                None => validation["message"].as_str().unwrap_or_default().to_owned(),
+            };
+            messages.push(message);
+        }
+    }
+    if messages.is_empty() { Admission::Allowed } else { Admission::Denied(messages) }
+}
+
+fn external_artifact(source_kind: Option<&str>, url: Option<&str>) -> Value {
+    let mut ea = serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "ExternalArtifact",
+        "metadata": {"name": "api-verified", "namespace": "flux-system"},
+    });
+    if let Some(kind) = source_kind {
+        ea["spec"] =
+            serde_json::json!({"sourceRef": {"apiVersion": "syncgate.dev/v1alpha1", "kind": kind, "name": "api"}});
+    }
+    if let Some(url) = url {
+        ea["status"] = serde_json::json!({"artifact": {
+            "digest": "sha256:35d47c9db0eee6ffe08a404dfb416bee31b2b79eabc3f2eb26749163ce487f52",
+            "lastUpdateTime": "2025-08-21T13:37:31Z",
+            "path": "flux-system/api/35d47c9d.tar.gz",
+            "revision": "main@sha1:5f1c0e2d9a7b3c4e8f6a1b2c3d4e5f6a7b8c9d0e@sha256:35d47c9db0eee6ffe08a404dfb416bee31b2b79eabc3f2eb26749163ce487f52",
+            "url": url,
+        }});
+    }
+    ea
+}
+
+#[test]
+fn flux_externalartifact_vap_cel_lets_only_syncgate_write_its_artifacts() {
+    let documents = yaml_documents(EA_VAP);
+    let policy = find(&documents, "ValidatingAdmissionPolicy", None);
+    let ours = "http://syncgate.flux-system.svc.cluster.local./flux-system/api/35d47c9d.tar.gz";
+    let elsewhere = "http://evil.example.com/api.tar.gz";
+    let other = "system:serviceaccount:team-a:deployer";
+    let none = Value::Null;
+
+    let published = external_artifact(Some("VerifiedSource"), Some(ours));
+    let created = external_artifact(Some("VerifiedSource"), None);
+    assert_eq!(admit(policy, CONTROLLER_USER, &created, &none), Admission::Allowed, "syncgate creates");
+    assert_eq!(admit(policy, CONTROLLER_USER, &published, &created), Admission::Allowed, "syncgate sets status");
+
+    let Admission::Denied(messages) = admit(policy, other, &created, &none) else {
+        panic!("another user creating a VerifiedSource artifact is denied");
+    };
+    assert_eq!(messages.len(), 1);
+    for needed in ["ExternalArtifact flux-system/api-verified", CONTROLLER_USER, other, "change the VerifiedSource"] {
+        assert!(messages[0].contains(needed), "{needed} in {}", messages[0]);
+    }
+    // Pointing syncgate's artifact elsewhere, through the status subresource.
+    let hijacked = external_artifact(Some("VerifiedSource"), Some(elsewhere));
+    assert!(matches!(admit(policy, other, &hijacked, &published), Admission::Denied(_)));
+    // Taking it over by changing its sourceRef first.
+    let renamed = external_artifact(Some("ArtifactGenerator"), Some(ours));
+    assert!(matches!(admit(policy, other, &renamed, &published), Admission::Denied(_)));
+    // Taking over one syncgate created but has not published yet: only the old object says whose
+    // it is.
+    let unclaimed = external_artifact(Some("ArtifactGenerator"), None);
+    assert!(matches!(admit(policy, other, &unclaimed, &created), Admission::Denied(_)));
+    // Claiming syncgate's server for another producer's artifact.
+    let foreign = external_artifact(Some("ArtifactGenerator"), Some(elsewhere));
+    let claimed = external_artifact(Some("ArtifactGenerator"), Some(ours));
+    assert!(matches!(admit(policy, other, &claimed, &foreign), Admission::Denied(_)));
+
+    // Metadata-only updates stay open (labels, finalizers, the garbage collector).
+    let mut labelled = published.clone();
+    labelled["metadata"]["labels"] = serde_json::json!({"team": "a"});
+    assert_eq!(admit(policy, other, &labelled, &published), Admission::Allowed);
+    // Other producers' artifacts are not syncgate's business, with or without a spec.
+    assert_eq!(admit(policy, other, &foreign, &none), Admission::Allowed);
+    let moved = external_artifact(
+        Some("ArtifactGenerator"),
+        Some("http://source-watcher.flux-system.svc.cluster.local./b.tar.gz"),
+    );
+    assert_eq!(admit(policy, other, &moved, &foreign), Admission::Allowed);
+    assert_eq!(admit(policy, other, &external_artifact(None, None), &none), Admission::Allowed);
+}
+
+fn kustomization(source_kind: &str, extra: &Value) -> Value {
+    let mut spec = serde_json::json!({
+        "interval": "10m",
+        "sourceRef": {"kind": source_kind, "name": "api-verified"},
+        "path": "./",
+        "prune": true,
+    });
+    for (key, value) in extra.as_object().expect("an object") {
+        spec[key] = value.clone();
+    }
+    serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "api", "namespace": "flux-system"},
+        "spec": spec,
+    })
+}
+
+#[test]
+fn flux_kustomization_vap_cel_refuses_rewrites_of_external_artifacts() {
+    let documents = yaml_documents(KS_VAP);
+    let policy = find(&documents, "ValidatingAdmissionPolicy", None);
+    let user = "system:serviceaccount:team-a:deployer";
+    let none = Value::Null;
+    let clean = kustomization("ExternalArtifact", &serde_json::json!({}));
+    assert_eq!(admit(policy, user, &clean, &none), Admission::Allowed);
+    assert_eq!(
+        admit(policy, user, &kustomization("ExternalArtifact", &serde_json::json!({"images": []})), &none),
+        Admission::Allowed
+    );
+
+    let images = kustomization(
+        "ExternalArtifact",
+        &serde_json::json!({"images": [{"name": "ghcr.io/acme/api", "newTag": "1.5"}]}),
+    );
+    let Admission::Denied(messages) = admit(policy, user, &images, &none) else { panic!("spec.images is refused") };
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].starts_with("Kustomization flux-system/api applies ExternalArtifact api-verified: spec.images"),
+        "{}",
+        messages[0]
+    );
+
+    let rewrites = kustomization(
+        "ExternalArtifact",
+        &serde_json::json!({
+            "patches": [{"patch": "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: evil", "target": {"kind": "Deployment"}}],
+            "postBuild": {"substitute": {"tag": "latest"}},
+        }),
+    );
+    let Admission::Denied(messages) = admit(policy, user, &rewrites, &none) else {
+        panic!("patches and postBuild are refused")
+    };
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].contains("spec.patches") && messages[1].contains("spec.postBuild"), "{messages:?}");
+
+    // Other sources are not matched; neither are updates that leave the spec alone.
+    assert_eq!(
+        admit(policy, user, &kustomization("GitRepository", &serde_json::json!({"images": [{"name": "x"}]})), &none),
+        Admission::NotMatched
+    );
+    let mut annotated = rewrites.clone();
+    annotated["metadata"]["annotations"] = serde_json::json!({"reconcile.fluxcd.io/requestedAt": "now"});
+    assert_eq!(admit(policy, user, &annotated, &rewrites), Admission::NotMatched);
+    let mut suspended = rewrites.clone();
+    suspended["spec"]["suspend"] = Value::Bool(true);
+    assert!(matches!(admit(policy, user, &suspended, &rewrites), Admission::Denied(_)));
 }
