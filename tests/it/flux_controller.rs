@@ -130,7 +130,7 @@ fn upstream_artifact(dir: &Path, file: &str, files: &[(&str, &str)]) -> String {
     syncgate::flux::artifact::pack(tree.path(), out).expect("pack").digest
 }
 
-fn verified_source(name: &str, source: &str, extra: Value) -> Value {
+fn verified_source(name: &str, source: &str, extra: &Value) -> Value {
     let mut spec =
         json!({"sourceRef": {"kind": "GitRepository", "name": source}, "path": "./deploy", "interval": "10m"});
     if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
@@ -226,10 +226,10 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     let (url, recorder) = KubeApi::start(vec![
         world.git_repository("api", "good.tar.gz", &good, good_revision),
         world.git_repository("tampered", "good.tar.gz", &lying_digest, good_revision),
-        verified_source("api", "api", json!({"artifactName": "api-verified"})),
-        verified_source("orphan", "nope", json!({})),
-        verified_source("tampered", "tampered", json!({})),
-        verified_source("paused", "api", json!({"suspend": true})),
+        verified_source("api", "api", &json!({"artifactName": "api-verified"})),
+        verified_source("orphan", "nope", &json!({})),
+        verified_source("tampered", "tampered", &json!({})),
+        verified_source("paused", "api", &json!({"suspend": true})),
     ])
     .await;
     std::fs::write(
@@ -323,8 +323,8 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
         "{message}"
     );
     assert!(message.contains("  fix: "), "{message}");
-    let served = reqwest::get(&artifact_url).await.expect("GET artifact");
-    assert_eq!(served.status(), 200, "the previous artifact is still served");
+    let still = reqwest::get(&artifact_url).await.expect("GET artifact");
+    assert_eq!(still.status(), 200, "the previous artifact is still served");
     let vs = recorder.get(&format!("{VS}/api")).expect("VerifiedSource");
     assert_eq!(condition(&vs, "Ready")["message"], json!(message));
     assert_eq!(vs["status"]["lastAttemptedRevision"], bad_revision);

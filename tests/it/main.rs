@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod flux_artifact;
 mod flux_controller;
+mod flux_manifests;
 mod generate;
 mod kube_fake;
 mod pin;

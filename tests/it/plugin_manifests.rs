@@ -88,25 +88,25 @@ spec:
 // ----- helpers -----
 
 /// Parses one YAML document of the repository into JSON.
-fn yaml(path: &str) -> Value {
+pub(crate) fn yaml(path: &str) -> Value {
     let text = std::fs::read_to_string(root().join(path)).map_err(|e| format!("{path}: {e}")).expect("read a file");
     serde_saphyr::from_str(&text).map_err(|e| format!("{path}: {e}")).expect("parse YAML")
 }
 
 /// Parses every document of a multi-document YAML file into JSON.
-fn yaml_documents(path: &str) -> Vec<Value> {
+pub(crate) fn yaml_documents(path: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(root().join(path)).map_err(|e| format!("{path}: {e}")).expect("read a file");
     serde_saphyr::from_multiple(&text).map_err(|e| format!("{path}: {e}")).expect("parse YAML")
 }
 
 /// `kubectl` on PATH, if any.
-fn kubectl() -> Option<PathBuf> {
+pub(crate) fn kubectl() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join("kubectl")).find(|candidate| candidate.is_file())
 }
 
 /// `kubectl kustomize DIR` (DIR relative to the repository root), or the failure.
-fn kustomize(kubectl: &Path, dir: &Path) -> String {
+pub(crate) fn kustomize(kubectl: &Path, dir: &Path) -> String {
     let out = StdCommand::new(kubectl).current_dir(root()).arg("kustomize").arg(dir).output().expect("kubectl runs");
     assert!(
         out.status.success(),
@@ -133,7 +133,7 @@ fn relative(from: &Path, to: &Path) -> PathBuf {
 }
 
 /// `syncgate check FILES… --policy POLICY --offline --output json`, run from the repository root.
-fn check_json(files: &[PathBuf], policy: &Path) -> (Run, Value) {
+pub(crate) fn check_json(files: &[PathBuf], policy: &Path) -> (Run, Value) {
     let home = tempfile::tempdir().expect("temp dir");
     let out = run(syncgate(home.path()).arg("check").args(files).arg("--policy").arg(policy).args([
         "--offline",
@@ -160,7 +160,7 @@ fn assert_passes(files: &[PathBuf]) -> (Value, String) {
 }
 
 /// How many findings of `report` on Deployment `name` have this rule and status.
-fn count(report: &Value, name: &str, rule: &str, status: &str) -> usize {
+pub(crate) fn count(report: &Value, name: &str, rule: &str, status: &str) -> usize {
     report["findings"]
         .as_array()
         .expect("findings")
@@ -171,7 +171,7 @@ fn count(report: &Value, name: &str, rule: &str, status: &str) -> usize {
 }
 
 /// The container named `name` of a Deployment document.
-fn container<'a>(deployment: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn container<'a>(deployment: &'a Value, name: &str) -> &'a Value {
     deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
         .expect("containers")
@@ -181,7 +181,7 @@ fn container<'a>(deployment: &'a Value, name: &str) -> &'a Value {
         .expect("the container")
 }
 
-fn strings(value: &Value) -> Vec<&str> {
+pub(crate) fn strings(value: &Value) -> Vec<&str> {
     value.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
 }
 
