@@ -157,6 +157,30 @@ async fn events_receiver(events: Arc<Mutex<Vec<Value>>>) -> u16 {
     port
 }
 
+/// One line of the scripted demo (`scripts/flux-demo` shows these lines).
+#[expect(clippy::print_stdout, reason = "the scripted demo reads these lines")]
+fn demo_note(text: &str) {
+    println!("demo:    {text}");
+}
+
+/// One step of the scripted demo: what the ExternalArtifact says.
+#[expect(clippy::print_stdout, reason = "the scripted demo reads these lines")]
+fn demo(step: &str, ea: &Value) {
+    let ready = condition(ea, "Ready");
+    println!("demo: {step}");
+    println!(
+        "demo:    ExternalArtifact {}: Ready={} reason={}",
+        ea["metadata"]["name"].as_str().unwrap_or_default(),
+        ready["status"].as_str().unwrap_or_default(),
+        ready["reason"].as_str().unwrap_or_default()
+    );
+    for line in ready["message"].as_str().unwrap_or_default().lines() {
+        println!("demo:      {line}");
+    }
+    let revision = ea["status"]["artifact"]["revision"].as_str().unwrap_or("(none published)");
+    println!("demo:    status.artifact.revision: {revision}");
+}
+
 fn condition(object: &Value, type_: &str) -> Value {
     object["status"]["conditions"]
         .as_array()
@@ -280,6 +304,8 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     let lease = recorder.get("/apis/coordination.k8s.io/v1/namespaces/flux-system/leases/syncgate-flux-controller");
     let holder = lease.as_ref().and_then(|l| l["spec"]["holderIdentity"].as_str()).unwrap_or_default().to_owned();
     assert!(holder.starts_with("syncgate-0_"), "{lease:?}");
+    demo("1. upstream main@sha1:5f1c… passes", &ea);
+    demo_note(&format!("manifests.yaml in the artifact: {}", pinned.trim_start_matches("image: ")));
 
     // 2. Missing upstream, lying upstream, suspended.
     wait_for(&recorder, &controller, "orphan and tampered failures", |r| {
@@ -299,6 +325,8 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     assert!(tampered["status"].get("artifact").is_none());
     assert!(recorder.get(&format!("{EA}/paused")).is_none(), "a suspended VerifiedSource publishes nothing");
     assert!(recorder.patches(&format!("{VS}/paused/status")).is_empty());
+    demo("2. VerifiedSource orphan points at a missing GitRepository", &orphan);
+    demo("   VerifiedSource tampered: the GitRepository's digest lies", &tampered);
 
     // 3. A new revision that fails: not published; the verified one stays; everyone says why.
     recorder.update(&format!("{GIT}/api"), |repo| {
@@ -365,6 +393,7 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     assert_eq!(flux_event["message"], json!(message));
     assert_eq!(flux_event["severity"], "error");
     assert_eq!(flux_event["involvedObject"]["kind"], "ExternalArtifact");
+    demo("3. upstream main@sha1:9d0e… runs privileged: refused, the verified artifact stays", &ea);
     assert_eq!(flux_event["metadata"]["source.toolkit.fluxcd.io/revision"], bad_revision);
     crate::generate::assert_golden("flux_externalartifact_status_denied", &stable(&ea["status"]));
     crate::generate::assert_golden("flux_verifiedsource_status_denied", &stable(&vs["status"]));
@@ -401,6 +430,7 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     let url = ea["status"]["artifact"]["url"].as_str().expect("url").to_owned();
     let bytes = reqwest::get(&url).await.expect("GET").bytes().await.expect("body");
     assert_eq!(format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))), digest);
+    demo("4. storage lost, controller restarted: the same artifact again", &ea);
     drop(controller);
     drop(world.upstream);
 }

@@ -376,6 +376,7 @@ fn flux_rbac_grants_exactly_the_controller_verbs() {
     let cluster = triples(&[
         ("syncgate.dev", "verifiedsources", read),
         ("syncgate.dev", "verifiedsources/status", &["patch"]),
+        ("syncgate.dev", "verifiedsources/finalizers", &["update"]),
         ("source.toolkit.fluxcd.io", "gitrepositories", read),
         ("source.toolkit.fluxcd.io", "ocirepositories", read),
         ("source.toolkit.fluxcd.io", "buckets", read),
