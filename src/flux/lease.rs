@@ -92,10 +92,11 @@ impl Elector {
     /// Waits until this replica holds the lease.
     pub async fn acquire(&mut self) {
         loop {
-            match self.try_acquire_or_renew().await {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(lease = %self.settings.name, error = %e, "cannot acquire the lease"),
+            match tokio::time::timeout(self.settings.renew_deadline, self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => return,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(lease = %self.settings.name, error = %e, "cannot acquire the lease"),
+                Err(_) => tracing::warn!(lease = %self.settings.name, "the Kubernetes API did not answer in time"),
             }
             tokio::time::sleep(jittered(self.settings.retry_period)).await;
         }
@@ -131,7 +132,11 @@ impl Elector {
     /// Gives the lease up so another replica can take it at once (client-go's
     /// `ReleaseOnCancel`): the holder is cleared and the duration set to one second.
     pub async fn release(&mut self) {
-        let Ok(Some(mut lease)) = self.api.get_opt(&self.settings.name).await else { return };
+        let deadline = self.settings.renew_deadline;
+        let Ok(Ok(Some(mut lease))) = tokio::time::timeout(deadline, self.api.get_opt(&self.settings.name)).await
+        else {
+            return;
+        };
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         if spec.holder_identity.as_deref() != Some(self.settings.identity.as_str()) {
             return;
@@ -139,8 +144,14 @@ impl Elector {
         spec.holder_identity = None;
         spec.lease_duration_seconds = Some(1);
         spec.renew_time = Some(MicroTime(k8s_openapi::jiff::Timestamp::now()));
-        if let Err(e) = self.api.replace(&self.settings.name, &PostParams::default(), &lease).await {
-            tracing::warn!(lease = %self.settings.name, error = %crate::verify::explain(&e), "cannot release the lease");
+        match tokio::time::timeout(deadline, self.api.replace(&self.settings.name, &PostParams::default(), &lease))
+            .await
+        {
+            Ok(Ok(_)) => tracing::info!(lease = %self.settings.name, "lease released"),
+            Ok(Err(e)) => {
+                tracing::warn!(lease = %self.settings.name, error = %crate::verify::explain(&e), "cannot release the lease");
+            }
+            Err(_) => tracing::warn!(lease = %self.settings.name, "releasing the lease timed out"),
         }
     }
 

@@ -403,8 +403,12 @@ impl Reconciler {
             action: "Reconcile".to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &vs.object_ref(&())).await {
-            tracing::warn!(name = %vs.name_any(), error = %crate::verify::explain(&e), "cannot post the Kubernetes event");
+        match tokio::time::timeout(NOTIFY_TIMEOUT, self.recorder.publish(&event, &vs.object_ref(&()))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(name = %vs.name_any(), error = %crate::verify::explain(&e), "cannot post the Kubernetes event");
+            }
+            Err(_) => tracing::warn!(name = %vs.name_any(), "posting the Kubernetes event timed out"),
         }
         let Some(address) = &self.settings.events_addr else { return };
         let namespace = vs.namespace().unwrap_or_default();

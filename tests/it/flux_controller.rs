@@ -434,3 +434,41 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     drop(controller);
     drop(world.upstream);
 }
+
+/// Two replicas against one Lease: the second waits while the first renews, takes over once the
+/// first stops renewing for the lease duration, and the first then finds its leadership lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_replica_takes_the_lease_only_after_it_expires() {
+    use syncgate::flux::lease::{Elector, LeaseSettings};
+    let (url, recorder) = KubeApi::start(vec![]).await;
+    let settings = |identity: &str| LeaseSettings {
+        identity: identity.to_owned(),
+        duration: Duration::from_secs(1),
+        renew_deadline: Duration::from_millis(800),
+        retry_period: Duration::from_millis(100),
+        ..LeaseSettings::new(NS, "syncgate-flux-controller")
+    };
+    let client = crate::support::kube_api::client(&url);
+    let mut first = Elector::new(client.clone(), settings("one"));
+    first.acquire().await;
+    let path = "/apis/coordination.k8s.io/v1/namespaces/flux-system/leases/syncgate-flux-controller";
+    assert_eq!(recorder.get(path).expect("lease")["spec"]["holderIdentity"], "one");
+
+    // While "one" renews, "two" does not get it.
+    let mut second = Elector::new(client, settings("two"));
+    let holding = tokio::spawn(async move {
+        let lost = first.hold().await;
+        (first, lost)
+    });
+    let waited = tokio::time::timeout(Duration::from_millis(1500), second.acquire()).await;
+    assert!(waited.is_err(), "a renewed lease was taken over");
+
+    // "one" stops renewing (as a frozen process would): "two" takes over after the duration.
+    holding.abort();
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(5), second.acquire()).await.expect("takes over an expired lease");
+    assert!(started.elapsed() >= Duration::from_millis(500), "took over before the lease expired");
+    let lease = recorder.get(path).expect("lease");
+    assert_eq!(lease["spec"]["holderIdentity"], "two");
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
+}
