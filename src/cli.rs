@@ -936,15 +936,7 @@ fn run_serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         max_concurrent: args.max_concurrent,
     };
     runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-        let shutdown = async move {
-            tokio::select! {
-                _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
-                _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
-            }
-        };
+        let shutdown = shutdown_signal()?;
         server::serve(Arc::new(gate), Some(resolver), options, shutdown).await.context("syncgate serve")
     })?;
     Ok(ExitCode::SUCCESS)
@@ -989,23 +981,28 @@ fn run_flux_controller(args: &FluxControllerArgs) -> anyhow::Result<ExitCode> {
         reload_interval: std::time::Duration::from_secs(10),
     };
     runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
         let client = kube::Client::try_default()
             .await
             .context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG)")?;
         let reconciler = reconcile::Reconciler::new(client.clone(), Arc::clone(&gate), storage, settings);
         let metrics = crate::server::metrics::Metrics::new(Arc::clone(&gate), Some(resolver));
-        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-        let shutdown = async move {
-            tokio::select! {
-                _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
-                _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
-            }
-        };
+        let shutdown = shutdown_signal()?;
         controller::run(client, gate, reconciler, metrics, options, shutdown).await.context("syncgate flux-controller")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on SIGTERM or SIGINT (logged); daemons drain and exit 0 after it. Needs a runtime.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "signal received"),
+            _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "signal received"),
+        }
+    })
 }
 
 fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {

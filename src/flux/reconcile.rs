@@ -241,7 +241,10 @@ impl Reconciler {
             return failed(Reason::StorageOperationFailed, format!("cannot create {}: {e}", unpacked.display()));
         }
         if let Err(e) = fetch(&self.http, &upstream.url, &upstream.digest, &unpacked, &self.settings.fetch).await {
-            return failed(Reason::FetchFailed, format!("cannot fetch the artifact of {what}: {}", chain(&e)));
+            return failed(
+                Reason::FetchFailed,
+                format!("cannot fetch the artifact of {what}: {}", crate::verify::explain(&e)),
+            );
         }
         let Some(dir) = join_within(&unpacked, &vs.spec.path) else {
             return failed(Reason::InvalidSpec, format!("spec.path {:?} leaves the artifact", vs.spec.path));
@@ -292,7 +295,10 @@ impl Reconciler {
                 let summary = summary(&gated.report, &gated.policy_set);
                 Verdict::Published { stored, summary }
             }
-            Ok(Err(e)) => failed(Reason::StorageOperationFailed, format!("cannot store the artifact: {}", chain(&e))),
+            Ok(Err(e)) => failed(
+                Reason::StorageOperationFailed,
+                format!("cannot store the artifact: {}", crate::verify::explain(&e)),
+            ),
             Err(e) => failed(Reason::StorageOperationFailed, format!("cannot store the artifact: {e}")),
         }
     }
@@ -351,7 +357,7 @@ impl Reconciler {
             })
             .await;
             if let Ok(Err(e)) = collected {
-                tracing::warn!(namespace, name = output, error = %chain(&e), "cannot remove superseded artifacts");
+                tracing::warn!(namespace, name = output, error = %crate::verify::explain(&e), "cannot remove superseded artifacts");
             }
         }
         let previous = vs.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default();
@@ -421,7 +427,9 @@ impl Reconciler {
                 status = response.status().as_u16(),
                 "notification-controller refused the event"
             ),
-            Err(e) => tracing::warn!(address, error = %chain(&e), "cannot post the event to notification-controller"),
+            Err(e) => {
+                tracing::warn!(address, error = %crate::verify::explain(&e), "cannot post the event to notification-controller")
+            }
         }
     }
 
@@ -579,21 +587,6 @@ async fn timed<T>(call: impl Future<Output = Result<T, kube::Error>>) -> Result<
         Ok(Err(e)) => Err(crate::verify::explain(&e)),
         Err(_) => Err(format!("the Kubernetes API did not answer within {} s", API_TIMEOUT.as_secs())),
     }
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(next) = source {
-        let next_text = next.to_string();
-        if !text.contains(&next_text) {
-            text.push_str(": ");
-            text.push_str(&next_text);
-        }
-        source = next.source();
-    }
-    text
 }
 
 /// Now, RFC 3339 to the second (as Kubernetes writes times).
