@@ -333,8 +333,8 @@ pub struct FluxControllerArgs {
     /// Most artifacts kept per VerifiedSource, the current one included.
     #[arg(long, value_name = "N", env = "SYNCGATE_ARTIFACT_RETENTION_RECORDS", default_value_t = 2)]
     pub artifact_retention_records: usize,
-    /// notification-controller's event receiver (e.g.
-    /// http://notification-controller.flux-system.svc.cluster.local./); no Flux events without it.
+    /// notification-controller's event receiver, e.g.
+    /// `http://notification-controller.flux-system.svc.cluster.local./`; no Flux events without it.
     #[arg(long, value_name = "URL", env = "SYNCGATE_EVENTS_ADDR")]
     pub events_addr: Option<String>,
     /// Take a Lease before reconciling and serving, so only one replica acts.
