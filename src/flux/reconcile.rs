@@ -428,7 +428,7 @@ impl Reconciler {
                 "notification-controller refused the event"
             ),
             Err(e) => {
-                tracing::warn!(address, error = %crate::verify::explain(&e), "cannot post the event to notification-controller")
+                tracing::warn!(address, error = %crate::verify::explain(&e), "cannot post the event to notification-controller");
             }
         }
     }

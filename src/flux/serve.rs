@@ -51,12 +51,18 @@ async fn artifact(
         return not_found().await;
     }
     let path = served.root.join(&namespace).join(&name).join(&file);
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => Response::builder()
+    // Streamed from the open file: an archive is never held in memory, and a GC that removes it
+    // meanwhile does not cut a download short (the open file stays readable).
+    let opened = match tokio::fs::File::open(&path).await {
+        Ok(file) => file.metadata().await.map(|meta| (file, meta.len())),
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok((file, length)) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/gzip")
-            .header(header::CONTENT_LENGTH, bytes.len())
-            .body(Body::from(bytes))
+            .header(header::CONTENT_LENGTH, length)
+            .body(Body::from_stream(tokio_util::io::ReaderStream::new(file)))
             .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found().await,
         Err(e) => {
