@@ -191,9 +191,13 @@ async fn reconcile(vs: Arc<VerifiedSource>, shared: Arc<Shared>) -> Result<Actio
     let started = std::time::Instant::now();
     let result = shared.reconciler.reconcile(&vs).await;
     shared.metrics.request("flux.Reconcile", started.elapsed().as_secs_f64());
+    if result.is_err() {
+        shared.metrics.reconciled("ApiError", &vs.namespace().unwrap_or_default());
+    }
     let reconciled = result?;
     let namespace = vs.namespace().unwrap_or_default();
     if let Some(verdict) = &reconciled.verdict {
+        shared.metrics.reconciled(verdict.reason().as_str(), &namespace);
         tracing::info!(
             namespace,
             name = %vs.name_any(),

@@ -265,7 +265,12 @@ impl Reconciler {
         };
         let gated = match self.gate.render_and_gate(&dir, &context).await {
             Ok(gated) => gated,
-            Err(e @ GateError::UnknownSet { .. }) => return failed(Reason::InvalidSpec, format!("spec.policy: {e}")),
+            Err(GateError::UnknownSet { name, available }) => {
+                return failed(
+                    Reason::InvalidSpec,
+                    format!("spec.policy: unknown policy set {name:?}; the controller has: {available}"),
+                );
+            }
             Err(e @ (GateError::Render(_) | GateError::Empty { .. } | GateError::Pipeline(_))) => {
                 return failed(Reason::BuildFailed, e.to_string());
             }

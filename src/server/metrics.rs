@@ -44,6 +44,13 @@ struct RpcLabels {
     rpc: String,
 }
 
+/// Labels of `syncgate_flux_reconciles_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReconcileLabels {
+    reason: String,
+    namespace: String,
+}
+
 /// Labels of `syncgate_verification_duration_seconds`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabels {
@@ -67,6 +74,7 @@ pub struct Metrics {
     verification: Histograms<SourceLabels>,
     reloads: Counter,
     reload_errors: Counter,
+    reconciles: Family<ReconcileLabels, Counter>,
 }
 
 /// Who a decided request was for (label values; empty becomes `unknown`).
@@ -116,8 +124,14 @@ impl Metrics {
             "Policy reloads refused because the new files are invalid (the previous sets stay live)",
             reload_errors.clone(),
         );
+        let reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register(
+            "syncgate_flux_reconciles",
+            "VerifiedSource reconciles by outcome (the Ready reason: Succeeded, VerificationFailed, FetchFailed, …) and namespace",
+            reconciles.clone(),
+        );
         registry.register_collector(Box::new(Sources { gate, resolver }));
-        Metrics { registry, decisions, findings, requests, verification, reloads, reload_errors }
+        Metrics { registry, decisions, findings, requests, verification, reloads, reload_errors, reconciles }
     }
 
     /// Counts one decided request and its findings.
@@ -156,6 +170,13 @@ impl Metrics {
     /// Records how long a gate call that went to registries took.
     pub fn verification(&self, source: &str, seconds: f64) {
         self.verification.get_or_create(&SourceLabels { source: source.to_owned() }).observe(seconds);
+    }
+
+    /// Counts one VerifiedSource reconcile and its outcome.
+    pub fn reconciled(&self, reason: &str, namespace: &str) {
+        self.reconciles
+            .get_or_create(&ReconcileLabels { reason: reason.to_owned(), namespace: label(namespace) })
+            .inc();
     }
 
     /// Counts a policy reload that made new sets live.

@@ -67,6 +67,7 @@ struct World {
     storage: tempfile::TempDir,
     kubeconfig: PathBuf,
     storage_port: u16,
+    metrics_port: u16,
     events_port: u16,
 }
 
@@ -90,7 +91,7 @@ impl World {
             .arg(self.storage.path())
             .args(["--storage-addr", &format!("127.0.0.1:{}", self.storage_port)])
             .args(["--storage-adv-addr", &format!("127.0.0.1:{}", self.storage_port)])
-            .args(["--metrics-addr", &format!("127.0.0.1:{}", crate::support::free_port())])
+            .args(["--metrics-addr", &format!("127.0.0.1:{}", self.metrics_port)])
             .args(["--events-addr", &format!("http://127.0.0.1:{}/", self.events_port)])
             .args(["--leader-election-namespace", NS, "--log-format", "text"])
             .stdin(Stdio::null())
@@ -242,6 +243,7 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
         storage,
         kubeconfig: kubeconfig.clone(),
         storage_port: crate::support::free_port(),
+        metrics_port: crate::support::free_port(),
         events_port,
     };
     let good_revision = "main@sha1:5f1c0e2d9a7b3c4e8f6a1b2c3d4e5f6a7b8c9d0e";
@@ -254,6 +256,12 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
         verified_source("orphan", "nope", &json!({})),
         verified_source("tampered", "tampered", &json!({})),
         verified_source("paused", "api", &json!({"suspend": true})),
+        verified_source("wrongpath", "api", &json!({"path": "./nope"})),
+        verified_source("unknownset", "api", &json!({"policy": "staging"})),
+        verified_source("foreign", "api", &json!({"artifactName": "other-producer"})),
+        json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "ExternalArtifact",
+               "metadata": {"name": "other-producer", "namespace": NS},
+               "spec": {"sourceRef": {"apiVersion": "source.extensions.fluxcd.io/v1beta1", "kind": "ArtifactGenerator", "name": "bundle"}}}),
     ])
     .await;
     std::fs::write(
@@ -325,6 +333,36 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     assert!(tampered["status"].get("artifact").is_none());
     assert!(recorder.get(&format!("{EA}/paused")).is_none(), "a suspended VerifiedSource publishes nothing");
     assert!(recorder.patches(&format!("{VS}/paused/status")).is_empty());
+    // A path the artifact lacks, an unknown policy set, and another producer's ExternalArtifact.
+    wait_for(&recorder, &controller, "wrongpath, unknownset and foreign failures", |r| {
+        [format!("{VS}/wrongpath"), format!("{VS}/unknownset"), format!("{VS}/foreign")]
+            .iter()
+            .all(|path| r.get(path).is_some_and(|vs| condition(&vs, "Ready")["status"] == "False"))
+    })
+    .await;
+    let ready = |name: &str| condition(&recorder.get(&format!("{VS}/{name}")).expect("VerifiedSource"), "Ready");
+    assert_eq!(ready("wrongpath")["reason"], "BuildFailed");
+    assert_eq!(
+        ready("wrongpath")["message"],
+        format!(
+            "path \"./nope\" not found in the artifact of GitRepository flux-system/api (revision {good_revision})"
+        )
+    );
+    assert_eq!(ready("unknownset")["reason"], "InvalidSpec");
+    assert_eq!(
+        ready("unknownset")["message"],
+        "spec.policy: unknown policy set \"staging\"; the controller has: default"
+    );
+    assert_eq!(ready("foreign")["reason"], "InvalidSpec");
+    assert_eq!(
+        ready("foreign")["message"],
+        "ExternalArtifact flux-system/other-producer exists and is not published by VerifiedSource flux-system/foreign; set spec.artifactName to another name, or delete that ExternalArtifact"
+    );
+    assert!(
+        recorder.patches(&format!("{EA}/other-producer")).is_empty(),
+        "another producer's ExternalArtifact is never written"
+    );
+    assert!(recorder.patches(&format!("{EA}/other-producer/status")).is_empty());
     demo("2. VerifiedSource orphan points at a missing GitRepository", &orphan);
     demo("   VerifiedSource tampered: the GitRepository's digest lies", &tampered);
 
@@ -395,6 +433,16 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     assert_eq!(flux_event["involvedObject"]["kind"], "ExternalArtifact");
     demo("3. upstream main@sha1:9d0e… runs privileged: refused, the verified artifact stays", &ea);
     assert_eq!(flux_event["metadata"]["source.toolkit.fluxcd.io/revision"], bad_revision);
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", world.metrics_port))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for outcome in ["Succeeded", "VerificationFailed", "FetchFailed", "BuildFailed", "InvalidSpec"] {
+        let line = format!("syncgate_flux_reconciles_total{{reason=\"{outcome}\",namespace=\"flux-system\"}} ");
+        assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
+    }
     crate::generate::assert_golden("flux_externalartifact_status_denied", &stable(&ea["status"]));
     crate::generate::assert_golden("flux_verifiedsource_status_denied", &stable(&vs["status"]));
     let mut flux_event = flux_event;
