@@ -961,7 +961,10 @@ fn run_flux_controller(args: &FluxControllerArgs) -> anyhow::Result<ExitCode> {
     let settings = reconcile::Settings {
         advertised: args.storage_adv_addr.clone(),
         retention: storage::Retention { records: args.artifact_retention_records.max(1), ttl },
-        fetch: FetchLimits { max_download_bytes: args.max_download_mib << 20, ..FetchLimits::default() },
+        fetch: FetchLimits {
+            max_download_bytes: args.max_download_mib.saturating_mul(1 << 20),
+            ..FetchLimits::default()
+        },
         no_cross_namespace_refs: args.no_cross_namespace_refs,
         timeout: std::time::Duration::from_secs(args.reconcile_timeout.max(1)),
         events_addr: args.events_addr.clone().filter(|a| !a.is_empty()),

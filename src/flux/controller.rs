@@ -167,7 +167,12 @@ async fn watch_loop(
         .with_config(ControllerConfig::default().concurrency(options.concurrent));
     for kind in SourceKind::ALL {
         let resource = source_resource(FLUX_SOURCE_API, kind);
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        // With --watch-namespace the sources are watched there too (namespaced RBAC is enough;
+        // cross-namespace sources then trigger only at their VerifiedSource's interval).
+        let api: Api<DynamicObject> = match &options.watch_namespace {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+            None => Api::all_with(client.clone(), &resource),
+        };
         let revisions = watcher(api, watcher::Config::default())
             .default_backoff()
             .applied_objects()

@@ -108,7 +108,10 @@ impl Elector {
         let mut last_renewal = Instant::now();
         loop {
             tokio::time::sleep(self.settings.retry_period).await;
-            let last = match tokio::time::timeout(self.settings.renew_deadline, self.try_acquire_or_renew()).await {
+            // Each attempt may only use what is left of the renew deadline since the last success, so
+            // a slow attempt cannot outlast the lease another replica may take over after.
+            let left = self.settings.renew_deadline.saturating_sub(last_renewal.elapsed());
+            let last = match tokio::time::timeout(left, self.try_acquire_or_renew()).await {
                 Ok(Ok(true)) => {
                     last_renewal = Instant::now();
                     continue;

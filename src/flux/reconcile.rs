@@ -127,7 +127,7 @@ impl Reconciler {
 
     /// Reconciles `vs` once.
     pub async fn reconcile(&self, vs: &VerifiedSource) -> Result<Reconciled, ReconcileError> {
-        let interval = super::duration::parse(&vs.spec.interval).unwrap_or(Duration::from_secs(600));
+        let interval = super::duration::parse(&vs.spec.interval).unwrap_or(Duration::from_secs(600)).max(MIN_INTERVAL);
         if vs.spec.suspend {
             tracing::debug!(namespace = ?vs.namespace(), name = %vs.name_any(), "suspended");
             return Ok(Reconciled { verdict: None, upstream_revision: None, requeue: interval });
@@ -136,6 +136,11 @@ impl Reconciler {
         let output = output_name(vs);
         let artifacts: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), &namespace, &external_artifact_resource());
+        if let Some(message) = invalid_names(vs, &output) {
+            let verdict = Verdict::Failed { reason: Reason::InvalidSpec, message };
+            self.publish(vs, &output, None, false, None, &verdict).await?;
+            return Ok(Reconciled { verdict: Some(verdict), upstream_revision: None, requeue: interval });
+        }
         let existing = self.get(&artifacts, &output).await;
         let (upstream, verdict) = match &existing {
             Err(message) => {
@@ -156,9 +161,9 @@ impl Reconciler {
                 Err(_) => (
                     None,
                     Verdict::Failed {
-                        reason: Reason::FetchFailed,
+                        reason: Reason::VerificationFailed,
                         message: format!(
-                            "reconcile did not finish within {} s (download, render, registries); nothing new is published",
+                            "could not decide within {} s (download, render, registries, signatures); nothing new is published",
                             self.settings.timeout.as_secs()
                         ),
                     },
@@ -205,6 +210,19 @@ impl Reconciler {
             Ok(None) => return (None, failed(Reason::FetchFailed, format!("{what} not found"))),
             Err(message) => return (None, failed(Reason::FetchFailed, message)),
         };
+        if source.kind == SourceKind::ExternalArtifact
+            && object.data.pointer("/spec/sourceRef/kind").and_then(Value::as_str) == Some("VerifiedSource")
+        {
+            return (
+                None,
+                failed(
+                    Reason::InvalidSpec,
+                    format!(
+                        "{what} is itself published by a VerifiedSource; point spec.sourceRef at that VerifiedSource's source instead (chains of VerifiedSources could loop)"
+                    ),
+                ),
+            );
+        }
         let Some(upstream) = upstream_of(&object) else {
             return (
                 None,
@@ -324,36 +342,39 @@ impl Reconciler {
         let previous_artifact: Option<Artifact> = existing
             .and_then(|ea| ea.data.pointer("/status/artifact"))
             .and_then(|a| serde_json::from_value(a.clone()).ok());
+        // What stays published on failure is only ever what the ExternalArtifact itself holds
+        // (never the VerifiedSource's status, which its namespace's users may be able to write).
         let artifact = match verdict {
             Verdict::Published { stored, .. } => Some(status::artifact(stored, &self.settings.advertised)),
-            Verdict::Failed { .. } => previous_artifact.or_else(|| vs.status.as_ref().and_then(|s| s.artifact.clone())),
+            Verdict::Failed { .. } => previous_artifact,
         };
-        let params = PatchParams::apply(FIELD_MANAGER).force();
         let mut ea_uid = existing.and_then(|ea| ea.metadata.uid.clone());
+        let mut failure = None;
         if may_write_artifact {
-            let artifacts: Api<DynamicObject> =
-                Api::namespaced_with(self.client.clone(), &namespace, &external_artifact_resource());
-            let applied =
-                timed(artifacts.patch(output, &params, &Patch::Apply(external_artifact(vs, output)))).await.map_err(
-                    |message| ReconcileError::Api { what: format!("ExternalArtifact {namespace}/{output}"), message },
-                )?;
-            ea_uid.clone_from(&applied.metadata.uid);
-            let previous: Vec<Condition> = existing.map(conditions_of).unwrap_or_default();
-            let conditions = status::conditions(verdict, revision, applied.metadata.generation, &previous, &now);
-            let mut status = json!({"conditions": conditions});
-            if let Some(artifact) = &artifact {
-                status["artifact"] = json!(artifact);
+            match self.write_external_artifact(vs, output, existing, artifact.as_ref(), revision, verdict, &now).await {
+                Ok(uid) => ea_uid = uid,
+                Err(error) => failure = Some(error),
             }
-            let body = json!({
-                "apiVersion": FLUX_SOURCE_API, "kind": "ExternalArtifact",
-                "metadata": {"name": output, "namespace": namespace},
-                "status": status,
-            });
-            timed(artifacts.patch_status(output, &params, &Patch::Apply(body))).await.map_err(|message| {
-                ReconcileError::Api { what: format!("ExternalArtifact {namespace}/{output} status"), message }
-            })?;
         }
-        if let Verdict::Published { stored, .. } = verdict {
+        // The ExternalArtifact could not be written: the VerifiedSource says so (the new artifact,
+        // if any, is not published), then the reconcile is retried.
+        let fallback;
+        let (verdict, artifact) = match &failure {
+            Some(ReconcileError::Api { what, message }) => {
+                fallback = Verdict::Failed {
+                    reason: Reason::StorageOperationFailed,
+                    message: format!("cannot update {what}: {message}"),
+                };
+                (
+                    &fallback,
+                    existing
+                        .and_then(|ea| ea.data.pointer("/status/artifact"))
+                        .and_then(|a| serde_json::from_value::<Artifact>(a.clone()).ok()),
+                )
+            }
+            None => (verdict, artifact),
+        };
+        if let (Verdict::Published { stored, .. }, None) = (verdict, &failure) {
             let storage = self.storage.clone();
             let (ns, name, digest, retention) =
                 (namespace.clone(), output.to_owned(), stored.record.digest.clone(), self.settings.retention);
@@ -386,13 +407,76 @@ impl Reconciler {
             "status": vs_status,
         });
         let sources: Api<VerifiedSource> = Api::namespaced(self.client.clone(), &namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
         timed(sources.patch_status(&vs.name_any(), &params, &Patch::Apply(body))).await.map_err(|message| {
             ReconcileError::Api { what: format!("VerifiedSource {namespace}/{} status", vs.name_any()), message }
         })?;
         if status::changed(&previous, &conditions) {
             self.announce(vs, output, ea_uid, revision, verdict).await;
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Creates the ExternalArtifact when it does not exist (a plain create, so two VerifiedSources
+    /// naming the same output cannot both claim it), applies its spec and ownership, then its
+    /// status. Returns its uid.
+    #[expect(clippy::too_many_arguments, reason = "the parts of one status write")]
+    async fn write_external_artifact(
+        &self,
+        vs: &VerifiedSource,
+        output: &str,
+        existing: Option<&DynamicObject>,
+        artifact: Option<&Artifact>,
+        revision: Option<&str>,
+        verdict: &Verdict,
+        now: &str,
+    ) -> Result<Option<String>, ReconcileError> {
+        let namespace = vs.namespace().unwrap_or_default();
+        let what = format!("ExternalArtifact {namespace}/{output}");
+        let artifacts: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &namespace, &external_artifact_resource());
+        let desired = external_artifact(vs, output);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let written = if existing.is_none() {
+            let object: DynamicObject = serde_json::from_value(desired)
+                .map_err(|e| ReconcileError::Api { what: what.clone(), message: e.to_string() })?;
+            match tokio::time::timeout(API_TIMEOUT, artifacts.create(&kube::api::PostParams::default(), &object)).await
+            {
+                Ok(Ok(created)) => created,
+                Ok(Err(kube::Error::Api(status))) if status.code == 409 => {
+                    return Err(ReconcileError::Api {
+                        what,
+                        message: "it was created by someone else meanwhile; it is left alone (is spec.artifactName also used by another VerifiedSource or producer?)".to_owned(),
+                    });
+                }
+                Ok(Err(e)) => return Err(ReconcileError::Api { what, message: crate::verify::explain(&e) }),
+                Err(_) => {
+                    return Err(ReconcileError::Api {
+                        what,
+                        message: format!("the Kubernetes API did not answer within {} s", API_TIMEOUT.as_secs()),
+                    });
+                }
+            }
+        } else {
+            timed(artifacts.patch(output, &params, &Patch::Apply(desired)))
+                .await
+                .map_err(|message| ReconcileError::Api { what: what.clone(), message })?
+        };
+        let previous: Vec<Condition> = existing.map(conditions_of).unwrap_or_default();
+        let conditions = status::conditions(verdict, revision, written.metadata.generation, &previous, now);
+        let mut status = json!({"conditions": conditions});
+        if let Some(artifact) = artifact {
+            status["artifact"] = json!(artifact);
+        }
+        let body = json!({
+            "apiVersion": FLUX_SOURCE_API, "kind": "ExternalArtifact",
+            "metadata": {"name": output, "namespace": namespace},
+            "status": status,
+        });
+        timed(artifacts.patch_status(output, &params, &Patch::Apply(body)))
+            .await
+            .map_err(|message| ReconcileError::Api { what: format!("{what} status"), message })?;
+        Ok(written.metadata.uid)
     }
 
     /// The Kubernetes Event on the VerifiedSource and the notification-controller event on the
@@ -441,6 +525,27 @@ impl Reconciler {
     async fn get(&self, api: &Api<DynamicObject>, name: &str) -> Result<Option<DynamicObject>, String> {
         timed(api.get_opt(name)).await
     }
+}
+
+/// Shortest `spec.interval` honoured: a smaller one would make the controller fetch, render and
+/// verify in a tight loop.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Names that cannot be Kubernetes object names are refused before any API call (they would
+/// otherwise end up in request paths).
+fn invalid_names(vs: &VerifiedSource, output: &str) -> Option<String> {
+    let reference = &vs.spec.source_ref;
+    let fields = [
+        ("spec.artifactName", Some(output)),
+        ("spec.sourceRef.name", Some(reference.name.as_str())),
+        ("spec.sourceRef.namespace", reference.namespace.as_deref()),
+    ];
+    fields.into_iter().find_map(|(field, value)| {
+        let value = value?;
+        (!super::storage::is_object_name(value)).then(|| {
+            format!("{field} {value:?} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')")
+        })
+    })
 }
 
 /// Annotation `flux reconcile` sets to ask for a reconcile now.

@@ -253,7 +253,16 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
         world.git_repository("api", "good.tar.gz", &good, good_revision),
         world.git_repository("tampered", "good.tar.gz", &lying_digest, good_revision),
         verified_source("api", "api", &json!({"artifactName": "api-verified"})),
-        verified_source("orphan", "nope", &json!({})),
+        {
+            // A tenant who may write VerifiedSource status forged an artifact there: it must never
+            // reach the ExternalArtifact.
+            let mut orphan = verified_source("orphan", "nope", &json!({}));
+            orphan["status"] = json!({"artifact": {"digest": lying_digest, "lastUpdateTime": "2026-01-01T00:00:00Z",
+                "path": "x", "revision": "forged", "url": "http://evil.example/x.tar.gz"}});
+            orphan
+        },
+        verified_source("badname", "api", &json!({"artifactName": "Bad_Name"})),
+        verified_source("chain", "api-verified", &json!({"sourceRef": {"kind": "ExternalArtifact", "name": "api-verified"}})),
         verified_source("tampered", "tampered", &json!({})),
         verified_source("paused", "api", &json!({"suspend": true})),
         verified_source("wrongpath", "api", &json!({"path": "./nope"})),
@@ -340,7 +349,22 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
             .all(|path| r.get(path).is_some_and(|vs| condition(&vs, "Ready")["status"] == "False"))
     })
     .await;
+    // (chain may first find api-verified missing; its publication triggers chain again.)
+    wait_for(&recorder, &controller, "badname and chain refused", |r| {
+        [format!("{VS}/badname"), format!("{VS}/chain")]
+            .iter()
+            .all(|path| r.get(path).is_some_and(|vs| condition(&vs, "Ready")["reason"] == "InvalidSpec"))
+    })
+    .await;
     let ready = |name: &str| condition(&recorder.get(&format!("{VS}/{name}")).expect("VerifiedSource"), "Ready");
+    assert_eq!(ready("badname")["reason"], "InvalidSpec");
+    assert_eq!(
+        ready("badname")["message"],
+        "spec.artifactName \"Bad_Name\" is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"
+    );
+    assert!(!recorder.requests().iter().any(|r| r.path.contains("Bad_Name")), "no API call names it");
+    assert_eq!(ready("chain")["reason"], "InvalidSpec");
+    assert!(ready("chain")["message"].as_str().unwrap_or_default().contains("is itself published by a VerifiedSource"));
     assert_eq!(ready("wrongpath")["reason"], "BuildFailed");
     assert_eq!(
         ready("wrongpath")["message"],
