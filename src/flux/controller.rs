@@ -163,6 +163,11 @@ async fn watch_loop(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(predicates::generation.combine(requested_at), PredicateConfig::default());
+    tokio::spawn(collect_abandoned(
+        reader.clone(),
+        shared.reconciler.storage().clone(),
+        shared.reconciler.retention_ttl(),
+    ));
     let mut controller = Controller::for_stream(triggers, reader.clone())
         .with_config(ControllerConfig::default().concurrency(options.concurrent));
     for kind in SourceKind::ALL {
@@ -221,6 +226,42 @@ async fn reconcile(vs: Arc<VerifiedSource>, shared: Arc<Shared>) -> Result<Actio
 fn error_policy(vs: Arc<VerifiedSource>, error: &ReconcileError, _shared: Arc<Shared>) -> Action {
     tracing::warn!(namespace = ?vs.namespace(), name = %vs.name_any(), error = %error, "reconcile failed; retrying");
     Action::requeue(Duration::from_secs(15))
+}
+
+/// Every 10 minutes (first once the VerifiedSources are listed), removes the stored artifacts of
+/// outputs no VerifiedSource publishes any more, once they are older than the retention TTL.
+async fn collect_abandoned(store: Store<VerifiedSource>, storage: super::storage::Storage, ttl: Duration) {
+    if store.wait_until_ready().await.is_err() {
+        return;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        ticks.tick().await;
+        let published: std::collections::HashSet<(String, String)> = store
+            .state()
+            .iter()
+            .map(|vs| (vs.namespace().unwrap_or_default(), super::reconcile::output_name(vs)))
+            .collect();
+        let storage = storage.clone();
+        let removed = tokio::task::spawn_blocking(move || -> Result<Vec<String>, super::storage::StorageError> {
+            let mut removed = Vec::new();
+            for (namespace, name) in storage.objects()? {
+                if !published.contains(&(namespace.clone(), name.clone())) {
+                    removed.extend(storage.collect_abandoned(&namespace, &name, ttl, jiff::Timestamp::now())?);
+                }
+            }
+            Ok(removed)
+        })
+        .await;
+        match removed {
+            Ok(Ok(paths)) if !paths.is_empty() => {
+                tracing::info!(removed = ?paths, "removed artifacts no VerifiedSource publishes");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %crate::verify::explain(&e), "cannot remove abandoned artifacts"),
+            Err(e) => tracing::warn!(error = %e, "abandoned-artifact collection failed"),
+        }
+    }
 }
 
 /// VerifiedSources whose sourceRef names `source`.

@@ -125,6 +125,12 @@ impl Reconciler {
         &self.storage
     }
 
+    /// How long superseded artifacts stay servable.
+    #[must_use]
+    pub fn retention_ttl(&self) -> Duration {
+        self.settings.retention.ttl
+    }
+
     /// Reconciles `vs` once.
     pub async fn reconcile(&self, vs: &VerifiedSource) -> Result<Reconciled, ReconcileError> {
         let interval = super::duration::parse(&vs.spec.interval).unwrap_or(Duration::from_secs(600)).max(MIN_INTERVAL);

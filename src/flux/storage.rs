@@ -281,6 +281,46 @@ impl Storage {
         Ok(self.root.join(namespace).join(name))
     }
 
+    /// Every `(namespace, name)` with a directory in the storage, sorted.
+    pub fn objects(&self) -> Result<Vec<(String, String)>, StorageError> {
+        let mut objects = Vec::new();
+        for namespace in subdirs(&self.root)? {
+            for name in subdirs(&self.root.join(&namespace))? {
+                objects.push((namespace.clone(), name));
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Removes every artifact of `namespace/name` whose record is older than `ttl` at `now`, and
+    /// the directory once it is empty: for outputs no VerifiedSource publishes any more (deleted,
+    /// or renamed with `artifactName`). Returns the archive paths removed.
+    pub fn collect_abandoned(
+        &self,
+        namespace: &str,
+        name: &str,
+        ttl: Duration,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<String>, StorageError> {
+        let ttl = jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX);
+        let mut removed = Vec::new();
+        let stored = self.list(namespace, name)?;
+        let mut kept = 0;
+        for artifact in stored {
+            if created(&artifact.record).is_none_or(|at| now.duration_since(at) > ttl) {
+                self.remove(&artifact)?;
+                removed.push(artifact.path);
+            } else {
+                kept += 1;
+            }
+        }
+        if kept == 0 {
+            // Only succeeds when empty (a write racing in keeps it); nothing else to do otherwise.
+            let _ = fs::remove_dir(self.object_dir(namespace, name)?);
+        }
+        Ok(removed)
+    }
+
     fn remove(&self, stored: &Stored) -> Result<(), StorageError> {
         let archive = self.root.join(&stored.path);
         let record = archive.with_file_name(format!("{}{RECORD_SUFFIX}", stored.record.digest_hex()));
@@ -450,6 +490,27 @@ mod tests {
         assert_eq!(again, first);
         let other = storage.store("flux-system", "api", app("kind: A\n").path(), "main@sha1:def", Some("def")).unwrap();
         assert_ne!(other.record.created, first.record.created, "a new revision is a new record");
+    }
+
+    #[test]
+    fn abandoned_outputs_are_removed_after_the_ttl() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = Storage::open(root.path()).unwrap();
+        let now = jiff::Timestamp::now();
+        store_aged(&storage, "kind: A\n", now, 3600);
+        let fresh = storage.store("flux-system", "other", app("kind: B\n").path(), "r", None).unwrap();
+        assert_eq!(
+            storage.objects().unwrap(),
+            [("flux-system".to_owned(), "api".to_owned()), ("flux-system".to_owned(), "other".to_owned())]
+        );
+        let ttl = Duration::from_secs(60);
+        assert_eq!(storage.collect_abandoned("flux-system", "api", ttl, now).unwrap().len(), 1);
+        assert!(!root.path().join("flux-system/api").exists(), "the empty directory goes too");
+        assert!(
+            storage.collect_abandoned("flux-system", "other", ttl, now).unwrap().is_empty(),
+            "younger than the TTL"
+        );
+        assert_eq!(storage.list("flux-system", "other").unwrap(), [fresh]);
     }
 
     #[test]
