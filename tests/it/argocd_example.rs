@@ -21,10 +21,16 @@ pub(crate) struct Example {
 
 impl Example {
     pub(crate) fn new() -> Example {
+        Example::of("examples/argocd")
+    }
+
+    /// The example directory `path` (relative to the repository), set up the same way: its
+    /// `keys/cosign.pub` signs `acme/api:1.4`.
+    pub(crate) fn of(path: &str) -> Example {
         let registry = TestRegistry::start();
         let host = registry.host();
         let dir = tempfile::tempdir().expect("temp dir");
-        copy_tree(&root().join("examples/argocd"), dir.path(), &host);
+        copy_tree(&root().join(path), dir.path(), &host);
         let key = KeyPair::generate(Algorithm::EcdsaP256).expect("key");
         std::fs::create_dir_all(dir.path().join("keys")).expect("keys dir");
         std::fs::write(dir.path().join("keys/cosign.pub"), key.public_pem()).expect("public key");
@@ -66,7 +72,7 @@ impl Example {
 }
 
 /// Copies `from` into `to`, replacing the example registry address in every text file.
-fn copy_tree(from: &Path, to: &Path, host: &str) {
+pub(crate) fn copy_tree(from: &Path, to: &Path, host: &str) {
     for entry in std::fs::read_dir(from).expect("example dir") {
         let entry = entry.expect("entry");
         let target = to.join(entry.file_name());
