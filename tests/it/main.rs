@@ -4,6 +4,7 @@
 mod argocd_example;
 mod cache;
 mod check;
+mod ci_recipes;
 mod common;
 mod flux_artifact;
 mod flux_controller;
