@@ -1017,7 +1017,10 @@ fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
         .take(limits.max_bytes as u64 + 1)
         .read_to_end(&mut input)
         .context("cannot read the manifests from stdin")?;
-    let mut stream = Stream { documents: manifest::parse_bytes(&input, None, &limits).context("invalid input")? };
+    let documents = manifest::parse_bytes(&input, None, &limits).context("invalid input")?;
+    // The trees hold everything from here on: release the raw input before gating and emitting.
+    drop(input);
+    let mut stream = Stream { documents };
     let report = if gate.offline {
         pipeline::check(&stream, &policies, &check_options(gate, &policies)?).context("invalid input")?
     } else {

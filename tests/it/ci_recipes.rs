@@ -15,8 +15,8 @@ use serde_json::Value;
 use crate::common::{root, run, syncgate};
 
 fn yaml(path: &str) -> Value {
-    let text = std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+    let text = std::fs::read_to_string(root().join(path)).map_err(|e| format!("{path}: {e}")).expect("recipe file");
+    serde_saphyr::from_str(&text).map_err(|e| format!("{path}: {e}")).expect("recipe is YAML")
 }
 
 /// Every `syncgate check …` line of a workflow's `run:` steps.
@@ -101,7 +101,7 @@ impl Workspace {
     }
 
     fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+        std::fs::read_to_string(self.dir.path().join(name)).map_err(|e| format!("{name}: {e}")).expect("report file")
     }
 }
 

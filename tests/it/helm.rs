@@ -119,10 +119,10 @@ fn helm4(plugin_dir: &Path, extra_args: &[String], env: &[(String, String)], man
     let mut vars: BTreeMap<String, String> = env.iter().cloned().collect();
     vars.insert("HELM_PLUGIN_NAME".into(), name.clone());
     vars.insert("HELM_PLUGIN_DIR".into(), plugin_dir.display().to_string());
-    let (main, mut argv) = helm_plugin::prepare(&command, &args, &vars);
-    argv.extend(extra_args.iter().cloned());
+    let (program, mut program_args) = helm_plugin::prepare(&command, &args, &vars);
+    program_args.extend(extra_args.iter().cloned());
     let vars: Vec<(String, String)> = vars.into_iter().collect();
-    let (code, stdout, stderr) = exec(Path::new(&main), &argv, &vars, manifests);
+    let (code, stdout, stderr) = exec(Path::new(&program), &program_args, &vars, manifests);
     let helm_error = if code != 0 {
         // executeCmd → InvokeExecError{"plugin %q exited with error"}; stderr is not shown.
         Some(format!(
@@ -301,20 +301,11 @@ fn helm4_plugin_without_a_binary_says_how_to_provide_one() {
     let home = tempfile::tempdir().expect("temp dir");
     let plugin = install_plugin(home.path(), false);
     let mut env = user_env(home.path());
-    // A PATH without syncgate.
-    env.retain(|(k, _)| k != "PATH");
-    let out = {
-        let mut vars = env.clone();
-        vars.push(("PATH".into(), "/usr/bin:/bin".into()));
-        helm4_with_path(&plugin, &vars)
-    };
+    // A PATH without syncgate (it replaces the test's own PATH in `exec`).
+    env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    let out = helm4(&plugin, &["--offline".into()], &env, b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("the syncgate binary was not found"), "{}", out.stderr);
-}
-
-fn helm4_with_path(plugin: &Path, env: &[(String, String)]) -> Rendered {
-    // exec() sets PATH from the test's environment first; the entry in env replaces it.
-    helm4(plugin, &["--offline".into()], env, b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
 }
 
 #[test]
@@ -424,6 +415,10 @@ pub(crate) mod helm_plugin {
         }
     }
 
+    /// The keys of `MetadataV1` (metadata_v1.go yaml tags).
+    const KNOWN: [&str; 8] =
+        ["apiVersion", "name", "type", "runtime", "version", "sourceURL", "config", "runtimeConfig"];
+
     /// Everything `loadMetadataV1` and `Metadata.Validate` would refuse, one message each.
     pub(crate) fn validate(text: &str) -> Vec<String> {
         let mut errors = Vec::new();
@@ -439,8 +434,6 @@ pub(crate) mod helm_plugin {
             ));
         }
         // loader.go loadMetadataV1: d.KnownFields(true) over MetadataV1's yaml tags.
-        const KNOWN: [&str; 8] =
-            ["apiVersion", "name", "type", "runtime", "version", "sourceURL", "config", "runtimeConfig"];
         for key in map.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
             errors.push(format!("field {key} not found in type plugin.MetadataV1 (loader.go, KnownFields)"));
         }
@@ -500,7 +493,7 @@ pub(crate) mod helm_plugin {
                 match platform_command(&commands, os, arch) {
                     Some((command, _)) if !command.is_empty() && !command[0].is_empty() => {}
                     _ => {
-                        errors.push(format!("no plugin command is applicable on {os}/{arch} (subprocess_commands.go)"))
+                        errors.push(format!("no plugin command is applicable on {os}/{arch} (subprocess_commands.go)"));
                     }
                 }
             }
@@ -566,9 +559,9 @@ pub(crate) mod helm_plugin {
         env: &BTreeMap<String, String>,
     ) -> (String, Vec<String>) {
         let expand = |s: &str| expand(s, env);
-        let main = expand(&command[0]);
-        let argv = command[1..].iter().chain(args).map(|a| expand(a)).collect();
-        (main, argv)
+        let program = expand(&command[0]);
+        let program_args = command[1..].iter().chain(args).map(|a| expand(a)).collect();
+        (program, program_args)
     }
 
     /// `os.Expand` for `$NAME` and `${NAME}` (unset names expand to nothing).
