@@ -45,8 +45,8 @@ pub enum Command {
     /// directory), gate it, and print only the manifests on stdout (images pinned); a denial goes to
     /// stderr with exit 1, where Argo CD shows it as the Application's condition.
     Generate(GenerateArgs),
-    /// Helm 3 post-renderer: manifests on stdin, the same manifests with images pinned on stdout, or
-    /// a denial on stderr and exit 1.
+    /// Helm post-renderer (Helm 3 `--post-renderer`, or the Helm 4 plugin): manifests on stdin, the
+    /// same manifests with images pinned on stdout, or a denial on stderr and exit 1.
     PostRender(PostRenderArgs),
     /// Resolve one image and print it pinned to its digest; with --policy, also verify its signatures
     /// and attestations against the ImagePolicies that match it and print the evidence.
