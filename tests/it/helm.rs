@@ -283,9 +283,16 @@ fn helm4_plugin_denial_is_a_non_zero_exit_and_no_output() {
     let host = example.registry.host();
     let plugin = install_plugin(example.home.path(), true);
     let input = example_file("helm4-stdin.yaml", &host).replace("acme/api:1.4", "acme/unsigned:1.0");
-    let out = helm4(&plugin, &online_args(&example), &user_env(example.home.path()), input.as_bytes());
+    // Helm 4 drops a failing plugin's stderr; the wrapper can leave the denial in a file for CI logs.
+    let denial = example.home.path().join("denial.txt");
+    let mut env = user_env(example.home.path());
+    env.push(("SYNCGATE_DENIAL_FILE".into(), denial.to_str().expect("utf-8").into()));
+    let out = helm4(&plugin, &online_args(&example), &env, input.as_bytes());
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stdout, "");
+    let kept = std::fs::read_to_string(&denial).expect("denial file");
+    assert!(kept.contains("Job/default/api-migrate") && kept.contains("image-signature"), "{kept}");
+    assert!(out.stderr.contains(kept.lines().next().unwrap_or_default()), "{}", out.stderr);
     assert_eq!(
         out.helm_error.as_deref(),
         Some(
