@@ -1145,7 +1145,11 @@ fn run_fn(args: &FnArgs) -> anyhow::Result<ExitCode> {
     let policies = policy::document::from_stream(&documents).context("invalid policy")?;
     let options = check_options(&gate, &policies)?;
     let (report, rewrites) = if gate.offline {
-        (pipeline::check(&list.items, &policies, &options).context("invalid ResourceList items")?, Vec::new())
+        (
+            pipeline::check(&list.items, &policies, &options)
+                .context("invalid ResourceList item (document N is items[N])")?,
+            Vec::new(),
+        )
     } else {
         let settings = gate.registry.settings()?;
         let resolver = Arc::new(resolver(&settings)?);
@@ -1159,7 +1163,7 @@ fn run_fn(args: &FnArgs) -> anyhow::Result<ExitCode> {
                 &verifier,
                 settings.deadline,
             ))
-            .context("invalid ResourceList items")?
+            .context("invalid ResourceList item (document N is items[N])")?
     };
     let results = krm::results(&report, &list.items, &rewrites);
     if report.decision == Decision::Allow {

@@ -9,6 +9,7 @@ mod flux_artifact;
 mod flux_controller;
 mod flux_manifests;
 mod generate;
+mod krm;
 mod kube_fake;
 mod pin;
 mod plugin_manifests;
