@@ -4,6 +4,7 @@
 //! `examples/krm/kustomize` (when a standalone `kustomize` is on PATH: `kubectl kustomize` cannot run
 //! exec functions, kustomize #4556).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use syncgate_testsign::key::{Algorithm, KeyPair};
@@ -96,7 +97,7 @@ fn config_map(data: &[(&str, &str)]) -> String {
         // Quoted only where YAML would read another type, as `syncgate fn` writes it back.
         let quoted = matches!(*value, "true" | "false") || value.parse::<f64>().is_ok();
         let value = if quoted { format!("\"{value}\"") } else { (*value).to_owned() };
-        out.push_str(&format!("    {key}: {value}\n"));
+        let _ = writeln!(out, "    {key}: {value}");
     }
     out
 }
@@ -245,7 +246,7 @@ fn every_annotation_round_trips_exactly() {
 fn a_policy_document_as_function_config_is_the_policy_set_and_policy_flags_add_to_it() {
     let home = tempfile::tempdir().expect("temp dir");
     // What kustomize sends for a `validators:` entry: the policy carrying its function annotation.
-    let config = r#"functionConfig:
+    let config = r"functionConfig:
   apiVersion: syncgate.dev/v1alpha1
   kind: WorkloadPolicy
   metadata:
@@ -257,7 +258,7 @@ fn a_policy_document_as_function_config_is_the_policy_set_and_policy_flags_add_t
   spec:
     rules:
       disallow-privileged: enforce
-"#;
+";
     let extra = crate::common::write(
         home.path(),
         "extra.yaml",
