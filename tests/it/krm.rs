@@ -616,3 +616,33 @@ fn kustomize_build_runs_the_example_validator() {
     assert_eq!(out.stdout, "");
     assert!(out.stderr.contains("disallow-privileged"), "{}", out.stderr);
 }
+
+#[test]
+fn kpt_fn_render_with_syncgate_as_a_mutator_writes_the_pinned_images() {
+    if !has("kpt", &["version"]) {
+        eprintln!("skipped: kpt not found");
+        return;
+    }
+    let registry = TestRegistry::start();
+    let host = registry.host();
+    let api = Pusher::new(&format!("http://{host}"))
+        .push_image("acme/api", "1.4", &[("api", b"api 1.4\n")])
+        .expect("push api");
+    let work = tempfile::tempdir().expect("temp dir");
+    copy_tree(&root().join("examples/krm"), work.path(), &host);
+    let kptfile = work.path().join("package/Kptfile");
+    let text = std::fs::read_to_string(&kptfile).expect("Kptfile");
+    let mutator = text.replace("  validators:", "  mutators:").replace("        offline: \"true\"\n", "");
+    assert_ne!(mutator, text);
+    std::fs::write(&kptfile, mutator).expect("write");
+    let out = tool(
+        "kpt",
+        work.path(),
+        work.path(),
+        &["fn", "render", "package", "--allow-exec"],
+        &[("SYNCGATE_INSECURE_REGISTRIES", &host)],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let deployment = std::fs::read_to_string(work.path().join("package/deployment.yaml")).expect("deployment");
+    assert!(deployment.contains(&format!("image: {host}/acme/api:1.4@{}\n", api.digest)), "{deployment}");
+}
