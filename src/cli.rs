@@ -17,6 +17,7 @@ use crate::cache::{CacheOptions, CachedResolver};
 use crate::config::{ConfigFile, RegistryFlags, RegistrySettings};
 use crate::gate::{Gate, GateParts, PolicySource, Tenancies};
 use crate::image::ImageRef;
+use crate::krm;
 use crate::manifest::{self, Limits, Stream};
 use crate::pipeline::{self, CheckOptions};
 use crate::policy::{self, PolicySet, RunMode};
@@ -48,6 +49,11 @@ pub enum Command {
     /// Helm post-renderer (Helm 3 `--post-renderer`, or the Helm 4 plugin): manifests on stdin, the
     /// same manifests with images pinned on stdout, or a denial on stderr and exit 1.
     PostRender(PostRenderArgs),
+    /// KRM function (kpt, kustomize exec functions): a ResourceList on stdin, the same list on
+    /// stdout with images pinned when allowed and a `results` entry per finding; a denial exits 1
+    /// with the items unchanged and the results still written. `functionConfig` may be a ConfigMap
+    /// (data: policy, mode, namespace, offline) or a syncgate policy document.
+    Fn(FnArgs),
     /// Resolve one image and print it pinned to its digest; with --policy, also verify its signatures
     /// and attestations against the ImagePolicies that match it and print the evidence.
     Verify(VerifyArgs),
@@ -380,6 +386,45 @@ pub struct PostRenderArgs {
     pub gate: GateArgs,
 }
 
+/// Arguments of `fn`: those of `post-render`, with `--policy` optional because `functionConfig` may
+/// carry or name the policies. A `ConfigMap` functionConfig's `data` takes precedence over these.
+#[derive(Debug, clap::Args)]
+pub struct FnArgs {
+    /// Policy file or directory (repeatable), added to those the functionConfig carries or names.
+    #[arg(long, short = 'p', value_name = "FILE|DIR", env = "SYNCGATE_POLICY", value_delimiter = ',')]
+    pub policy: Vec<PathBuf>,
+    /// Skip registry work: evaluate image references as written and rewrite nothing.
+    #[arg(long, env = "SYNCGATE_OFFLINE")]
+    pub offline: bool,
+    /// `report` makes every rule report-only (results are warnings); `enforce` uses each rule's own mode.
+    #[arg(long, value_enum, default_value = "enforce", env = "SYNCGATE_MODE")]
+    pub mode: ModeArg,
+    /// Namespace for namespaced items that set none.
+    #[arg(long, short = 'n', default_value = "default", env = "SYNCGATE_NAMESPACE")]
+    pub namespace: String,
+    /// Evaluate exception expiry at this RFC 3339 time instead of now (reproducible runs).
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+    /// Largest accepted ResourceList on stdin, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    pub max_input_bytes: usize,
+    /// Check every item against this `Tenant` of the policies.
+    #[arg(long, value_name = "NAME", env = "SYNCGATE_TENANT", conflicts_with = "project")]
+    pub tenant: Option<String>,
+    /// Check every item against this Argo CD AppProject (or Tenant) from --projects.
+    #[arg(long, value_name = "NAME", requires = "projects")]
+    pub project: Option<String>,
+    /// AppProject (or Tenant) documents: a file or directory.
+    #[arg(long, value_name = "FILE|DIR", env = "SYNCGATE_PROJECTS", requires = "project")]
+    pub projects: Option<PathBuf>,
+    /// The repository the package comes from, checked against the scope's source repositories.
+    #[arg(long, value_name = "URL", env = "SYNCGATE_SOURCE_REPO")]
+    pub source_repo: Option<String>,
+    /// Registry access and caches.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
@@ -477,6 +522,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::Generate(args) => run_generate(&args),
         Command::PostRender(args) => run_post_render(&args),
+        Command::Fn(args) => run_fn(&args),
         Command::Verify(args) => run_verify(&args),
         Command::VerifyBundle(args) => run_verify_bundle(&args),
         Command::Cache(args) => run_cache(&args),
@@ -1029,6 +1075,107 @@ fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     write_manifests(&report, Some(&stream), &mut out)?;
+    out.flush()?;
+    Ok(exit_code(&report))
+}
+
+impl FnArgs {
+    /// The gate settings of one run. Precedence: the `ConfigMap` functionConfig's `data` > flags >
+    /// environment > defaults; its `data.policy` adds to `--policy`.
+    fn settings(&self, config: &krm::FunctionConfig) -> GateArgs {
+        let mut gate = GateArgs {
+            policy: self.policy.clone(),
+            offline: self.offline,
+            mode: self.mode,
+            namespace: self.namespace.clone(),
+            now: self.now,
+            max_input_bytes: self.max_input_bytes,
+            tenant: self.tenant.clone(),
+            project: self.project.clone(),
+            projects: self.projects.clone(),
+            source_repo: self.source_repo.clone(),
+            registry: self.registry.clone(),
+        };
+        if let krm::FunctionConfig::Settings(settings) = config {
+            gate.policy.extend(settings.policy.iter().cloned());
+            if let Some(mode) = settings.mode {
+                gate.mode = match mode {
+                    RunMode::AsConfigured => ModeArg::Enforce,
+                    RunMode::ReportOnly => ModeArg::Report,
+                };
+            }
+            if let Some(namespace) = &settings.namespace {
+                gate.namespace.clone_from(namespace);
+            }
+            if let Some(offline) = settings.offline {
+                gate.offline = offline;
+            }
+        }
+        gate
+    }
+}
+
+/// A KRM function run: the ResourceList on stdin; on stdout the same list with `results`, images
+/// pinned when allowed; exit 1 when denied (the list still written), 2 with nothing on stdout when
+/// the input or the configuration is wrong.
+fn run_fn(args: &FnArgs) -> anyhow::Result<ExitCode> {
+    let limits = Limits { max_bytes: args.max_input_bytes, ..Limits::default() };
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!("no ResourceList on stdin: `syncgate fn` is run by kpt or kustomize (or pipe one in)");
+    }
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut input)
+        .context("cannot read the ResourceList from stdin")?;
+    let mut list = krm::ResourceList::parse(&input, &limits).context("invalid ResourceList")?;
+    drop(input);
+    let config = list.config().context("invalid ResourceList")?;
+    let gate = args.settings(&config);
+    let mut documents = if gate.policy.is_empty() {
+        Stream::default()
+    } else {
+        manifest::load(&gate.policy, &limits).context("invalid policy")?
+    };
+    if let krm::FunctionConfig::Policy(document) = &config {
+        documents.documents.push(document.clone());
+    }
+    if documents.documents.is_empty() {
+        anyhow::bail!(
+            "no policies: give a functionConfig (a syncgate policy document, or a ConfigMap with data.policy), or --policy FILE|DIR (SYNCGATE_POLICY)"
+        );
+    }
+    let policies = policy::document::from_stream(&documents).context("invalid policy")?;
+    let options = check_options(&gate, &policies)?;
+    let (report, rewrites) = if gate.offline {
+        (
+            pipeline::check(&list.items, &policies, &options)
+                .context("invalid ResourceList item (document N is items[N])")?,
+            Vec::new(),
+        )
+    } else {
+        let settings = gate.registry.settings()?;
+        let resolver = Arc::new(resolver(&settings)?);
+        let verifier = verifier(&resolver);
+        runtime()?
+            .block_on(pipeline::gate_unpinned(
+                &list.items,
+                &policies,
+                &options,
+                resolver.as_ref(),
+                &verifier,
+                settings.deadline,
+            ))
+            .context("invalid ResourceList item (document N is items[N])")?
+    };
+    let results = krm::results(&report, &list.items, &rewrites);
+    if report.decision == Decision::Allow {
+        pipeline::pin(&mut list.items, &rewrites);
+    }
+    let yaml = list.emit(&results)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    out.write_all(yaml.as_bytes())?;
     out.flush()?;
     Ok(exit_code(&report))
 }

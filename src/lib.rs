@@ -14,6 +14,7 @@ pub mod config;
 pub mod flux;
 pub mod gate;
 pub mod image;
+pub mod krm;
 pub mod manifest;
 pub mod pipeline;
 pub mod policy;

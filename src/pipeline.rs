@@ -481,6 +481,24 @@ pub async fn gate(
     verifier: &dyn Verify,
     deadline: Duration,
 ) -> Result<Report, PipelineError> {
+    let (report, rewrites) = gate_unpinned(stream, policies, options, resolver, verifier, deadline).await?;
+    if report.decision == crate::report::Decision::Allow {
+        pin(stream, &rewrites);
+    }
+    Ok(report)
+}
+
+/// [`gate`] without writing anything back: the report, and every image field the registries
+/// resolved with its pinned value (what [`gate`] writes when the stream is allowed; a KRM function
+/// also shows them as proposed values when it is denied).
+pub async fn gate_unpinned(
+    stream: &Stream,
+    policies: &PolicySet,
+    options: &CheckOptions,
+    resolver: &dyn Resolve,
+    verifier: &dyn Verify,
+    deadline: Duration,
+) -> Result<(Report, Vec<ImageRewrite>), PipelineError> {
     let started = std::time::Instant::now();
     let images = images_of(stream, &policies.kinds);
     let resolutions = resolve_all(resolver, images, deadline).await;
@@ -492,11 +510,7 @@ pub async fn gate(
     for document in &stream.documents {
         checker.document(document)?;
     }
-    let (report, rewrites) = checker.finish_with_rewrites();
-    if report.decision == crate::report::Decision::Allow {
-        pin(stream, &rewrites);
-    }
-    Ok(report)
+    Ok(checker.finish_with_rewrites())
 }
 
 /// Checks an in-memory stream.

@@ -11,6 +11,7 @@ mod flux_controller;
 mod flux_manifests;
 mod generate;
 mod helm;
+mod krm;
 mod kube_fake;
 mod pin;
 mod plugin_manifests;
