@@ -159,8 +159,8 @@ pub struct RegistryArgs {
 /// Policy and evaluation settings shared by `check` and `post-render`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GateArgs {
-    /// Policy file or directory (repeatable).
-    #[arg(long, short = 'p', value_name = "FILE|DIR", required = true, env = "SYNCGATE_POLICY", value_delimiter = ',')]
+    /// Policy file or directory (repeatable; `fn` may take its policies from functionConfig instead).
+    #[arg(long, short = 'p', value_name = "FILE|DIR", env = "SYNCGATE_POLICY", value_delimiter = ',')]
     pub policy: Vec<PathBuf>,
     /// Skip registry work: evaluate image references as written and rewrite nothing.
     #[arg(long, env = "SYNCGATE_OFFLINE")]
@@ -193,6 +193,14 @@ pub struct GateArgs {
     /// Registry access and caches.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+impl GateArgs {
+    /// `check` and `post-render` need policies on the command line (or `SYNCGATE_POLICY`).
+    fn require_policy(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(!self.policy.is_empty(), "no policies: give --policy FILE|DIR (or SYNCGATE_POLICY)");
+        Ok(())
+    }
 }
 
 /// Arguments of `check`.
@@ -386,43 +394,14 @@ pub struct PostRenderArgs {
     pub gate: GateArgs,
 }
 
-/// Arguments of `fn`: those of `post-render`, with `--policy` optional because `functionConfig` may
-/// carry or name the policies. A `ConfigMap` functionConfig's `data` takes precedence over these.
+/// Arguments of `fn`: those of `post-render`; `--policy` may be left out because `functionConfig` may
+/// carry or name the policies (then it adds to them). A `ConfigMap` functionConfig's `data` takes
+/// precedence over these.
 #[derive(Debug, clap::Args)]
 pub struct FnArgs {
-    /// Policy file or directory (repeatable), added to those the functionConfig carries or names.
-    #[arg(long, short = 'p', value_name = "FILE|DIR", env = "SYNCGATE_POLICY", value_delimiter = ',')]
-    pub policy: Vec<PathBuf>,
-    /// Skip registry work: evaluate image references as written and rewrite nothing.
-    #[arg(long, env = "SYNCGATE_OFFLINE")]
-    pub offline: bool,
-    /// `report` makes every rule report-only (results are warnings); `enforce` uses each rule's own mode.
-    #[arg(long, value_enum, default_value = "enforce", env = "SYNCGATE_MODE")]
-    pub mode: ModeArg,
-    /// Namespace for namespaced items that set none.
-    #[arg(long, short = 'n', default_value = "default", env = "SYNCGATE_NAMESPACE")]
-    pub namespace: String,
-    /// Evaluate exception expiry at this RFC 3339 time instead of now (reproducible runs).
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<jiff::Timestamp>,
-    /// Largest accepted ResourceList on stdin, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_bytes)]
-    pub max_input_bytes: usize,
-    /// Check every item against this `Tenant` of the policies.
-    #[arg(long, value_name = "NAME", env = "SYNCGATE_TENANT", conflicts_with = "project")]
-    pub tenant: Option<String>,
-    /// Check every item against this Argo CD AppProject (or Tenant) from --projects.
-    #[arg(long, value_name = "NAME", requires = "projects")]
-    pub project: Option<String>,
-    /// AppProject (or Tenant) documents: a file or directory.
-    #[arg(long, value_name = "FILE|DIR", env = "SYNCGATE_PROJECTS", requires = "project")]
-    pub projects: Option<PathBuf>,
-    /// The repository the package comes from, checked against the scope's source repositories.
-    #[arg(long, value_name = "URL", env = "SYNCGATE_SOURCE_REPO")]
-    pub source_repo: Option<String>,
-    /// Registry access and caches.
+    /// Policies, modes, scope and registry access.
     #[command(flatten)]
-    pub registry: RegistryArgs,
+    pub gate: GateArgs,
 }
 
 /// Arguments of `verify`.
@@ -708,6 +687,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no manifests to check: give files or directories, or pipe a stream into `syncgate check -`");
     }
     let limits = Limits { max_bytes: gate.max_input_bytes, ..Limits::default() };
+    gate.require_policy()?;
     let policies = policy::load(&gate.policy, &limits).context("invalid policy")?;
     let (report, stream) = if gate.offline {
         if args.output == Output::Manifests {
@@ -1057,6 +1037,7 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 fn run_post_render(args: &PostRenderArgs) -> anyhow::Result<ExitCode> {
     let gate = &args.gate;
     let limits = Limits { max_bytes: gate.max_input_bytes, ..Limits::default() };
+    gate.require_policy()?;
     let policies = policy::load(&gate.policy, &limits).context("invalid policy")?;
     let mut input = Vec::new();
     std::io::stdin()
@@ -1083,19 +1064,7 @@ impl FnArgs {
     /// The gate settings of one run. Precedence: the `ConfigMap` functionConfig's `data` > flags >
     /// environment > defaults; its `data.policy` adds to `--policy`.
     fn settings(&self, config: &krm::FunctionConfig) -> GateArgs {
-        let mut gate = GateArgs {
-            policy: self.policy.clone(),
-            offline: self.offline,
-            mode: self.mode,
-            namespace: self.namespace.clone(),
-            now: self.now,
-            max_input_bytes: self.max_input_bytes,
-            tenant: self.tenant.clone(),
-            project: self.project.clone(),
-            projects: self.projects.clone(),
-            source_repo: self.source_repo.clone(),
-            registry: self.registry.clone(),
-        };
+        let mut gate = self.gate.clone();
         if let krm::FunctionConfig::Settings(settings) = config {
             gate.policy.extend(settings.policy.iter().cloned());
             if let Some(mode) = settings.mode {
@@ -1119,7 +1088,7 @@ impl FnArgs {
 /// pinned when allowed; exit 1 when denied (the list still written), 2 with nothing on stdout when
 /// the input or the configuration is wrong.
 fn run_fn(args: &FnArgs) -> anyhow::Result<ExitCode> {
-    let limits = Limits { max_bytes: args.max_input_bytes, ..Limits::default() };
+    let limits = Limits { max_bytes: args.gate.max_input_bytes, ..Limits::default() };
     if std::io::stdin().is_terminal() {
         anyhow::bail!("no ResourceList on stdin: `syncgate fn` is run by kpt or kustomize (or pipe one in)");
     }
