@@ -185,7 +185,7 @@ impl ResourceList {
         let root = documents.remove(0).root;
         let line = root.line;
         let Value::Map(entries) = root.value else {
-            return Err(not_a_list(line, format!("expected a ResourceList mapping, found {}", root_type(&root.value))));
+            return Err(not_a_list(line, format!("expected a ResourceList mapping, found {}", root.value.type_name())));
         };
         let field = |key: &str| entries.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         let api_version = match field("apiVersion").map(|n| (n.line, n.as_str())) {
@@ -227,7 +227,7 @@ impl ResourceList {
                         other => {
                             return Err(not_a_list(
                                 node.line,
-                                format!("items must be a list of objects, found {}", root_type(&other)),
+                                format!("items must be a list of objects, found {}", other.type_name()),
                             ));
                         }
                     };
@@ -239,7 +239,7 @@ impl ResourceList {
         if let Some((i, item)) = items.iter().enumerate().find(|(_, item)| item.as_map().is_none()) {
             return Err(not_a_list(
                 item.line,
-                format!("items[{i}] is a {}, not a Kubernetes object", root_type(&item.value)),
+                format!("items[{i}] is a {}, not a Kubernetes object", item.value.type_name()),
             ));
         }
         let documents =
@@ -251,7 +251,7 @@ impl ResourceList {
     pub fn config(&self) -> Result<FunctionConfig, KrmError> {
         let Some(config) = &self.function_config else { return Ok(FunctionConfig::Absent) };
         let Some(entries) = config.as_map() else {
-            return Err(config_error(config.line, format!("expected an object, found {}", root_type(&config.value))));
+            return Err(config_error(config.line, format!("expected an object, found {}", config.value.type_name())));
         };
         if entries.is_empty() {
             return Ok(FunctionConfig::Absent);
@@ -309,14 +309,14 @@ fn settings(config: &Node) -> Result<Settings, KrmError> {
     let mut out = Settings::default();
     let Some(data) = config.get("data").filter(|d| !d.is_null()) else { return Ok(out) };
     let Some(entries) = data.as_map() else {
-        return Err(config_error(data.line, format!("data must be a mapping, found {}", root_type(&data.value))));
+        return Err(config_error(data.line, format!("data must be a mapping, found {}", data.value.type_name())));
     };
     for (key, value) in entries {
         let fail = |message: String| config_error(value.line, format!("data.{key}: {message}"));
         let text = match &value.value {
             Value::String(s) => s.trim().to_owned(),
             Value::Bool(b) => b.to_string(),
-            other => return Err(fail(format!("must be a string, found {}", root_type(other)))),
+            other => return Err(fail(format!("must be a string, found {}", other.type_name()))),
         };
         match key.as_str() {
             "policy" => {
@@ -484,19 +484,6 @@ impl KrmResult {
 
 fn string(value: String) -> Node {
     Node::new(Value::String(value))
-}
-
-/// A short name of a value's type, for error messages (as [`Node::type_name`]).
-fn root_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Int(_) | Value::UInt(_) => "integer",
-        Value::Float(_) => "number",
-        Value::String(_) => "string",
-        Value::Seq(_) => "sequence",
-        Value::Map(_) => "mapping",
-    }
 }
 
 fn not_a_list(line: u32, message: String) -> KrmError {

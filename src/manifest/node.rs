@@ -40,6 +40,22 @@ pub enum Value {
     Map(Vec<(String, Node)>),
 }
 
+impl Value {
+    /// A short name of the value's type, for error messages (`mapping`, `string`, ...).
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int(_) | Value::UInt(_) => "integer",
+            Value::Float(_) => "number",
+            Value::String(_) => "string",
+            Value::Seq(_) => "sequence",
+            Value::Map(_) => "mapping",
+        }
+    }
+}
+
 impl Node {
     /// A node without source position.
     #[must_use]
@@ -124,15 +140,7 @@ impl Node {
     /// A short name of the node's type, for error messages (`mapping`, `string`, ...).
     #[must_use]
     pub fn type_name(&self) -> &'static str {
-        match self.value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) | Value::UInt(_) => "integer",
-            Value::Float(_) => "number",
-            Value::String(_) => "string",
-            Value::Seq(_) => "sequence",
-            Value::Map(_) => "mapping",
-        }
+        self.value.type_name()
     }
 
     /// The node at `path`, if every step exists.
