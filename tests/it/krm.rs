@@ -139,13 +139,19 @@ fn report_mode_makes_every_result_a_warning_and_exits_0() {
     assert_golden("krm_report_mode", &out.stdout);
 }
 
-#[test]
-fn allowed_items_come_back_with_images_pinned_against_a_live_registry() {
+/// A live registry holding `acme/api:1.4` (unsigned), and what was pushed.
+fn registry_with_api() -> (TestRegistry, syncgate_testsign::registry::Descriptor) {
     let registry = TestRegistry::start();
-    let host = registry.host();
-    let pushed = Pusher::new(&format!("http://{host}"))
+    let pushed = Pusher::new(&format!("http://{}", registry.host()))
         .push_image("acme/api", "1.4", &[("api", b"api 1.4\n")])
         .expect("push api");
+    (registry, pushed)
+}
+
+#[test]
+fn allowed_items_come_back_with_images_pinned_against_a_live_registry() {
+    let (registry, pushed) = registry_with_api();
+    let host = registry.host();
     let home = tempfile::tempdir().expect("temp dir");
     let policies = home.path().join("policies");
     copy_tree(&root().join("examples/krm/policies"), &policies, &host);
@@ -163,11 +169,8 @@ fn allowed_items_come_back_with_images_pinned_against_a_live_registry() {
 
 #[test]
 fn an_unsigned_image_is_denied_with_its_pinned_reference_proposed_and_left_unpinned() {
-    let registry = TestRegistry::start();
+    let (registry, pushed) = registry_with_api();
     let host = registry.host();
-    let pushed = Pusher::new(&format!("http://{host}"))
-        .push_image("acme/api", "1.4", &[("api", b"api 1.4\n")])
-        .expect("push api");
     let home = tempfile::tempdir().expect("temp dir");
     let policies = home.path().join("policies");
     copy_tree(&root().join("examples/krm/policies"), &policies, &host);
@@ -623,11 +626,8 @@ fn kpt_fn_render_with_syncgate_as_a_mutator_writes_the_pinned_images() {
         eprintln!("skipped: kpt not found");
         return;
     }
-    let registry = TestRegistry::start();
+    let (registry, api) = registry_with_api();
     let host = registry.host();
-    let api = Pusher::new(&format!("http://{host}"))
-        .push_image("acme/api", "1.4", &[("api", b"api 1.4\n")])
-        .expect("push api");
     let work = tempfile::tempdir().expect("temp dir");
     copy_tree(&root().join("examples/krm"), work.path(), &host);
     let kptfile = work.path().join("package/Kptfile");
