@@ -490,15 +490,7 @@ fn kpt_fails_the_pipeline_on_a_denial_and_leaves_the_files_intact() {
     let work = tempfile::tempdir().expect("temp dir");
     copy_tree(&root().join("examples/krm"), work.path(), "127.0.0.1:5000");
     let deployment = work.path().join("package/deployment.yaml");
-    let text = std::fs::read_to_string(&deployment).expect("deployment");
-    std::fs::write(
-        &deployment,
-        text.replace(
-            "allowPrivilegeEscalation: false",
-            "allowPrivilegeEscalation: false\n            privileged: true",
-        ),
-    )
-    .expect("write");
+    make_privileged(&deployment);
     let before = snapshot(&work.path().join("package"));
     let results = work.path().join("results");
     let results_dir = results.to_str().expect("utf-8");
@@ -604,15 +596,7 @@ fn kustomize_build_runs_the_example_validator() {
     assert!(out.stdout.contains("image: 127.0.0.1:5000/acme/api:1.4\n"), "{}", out.stdout);
     assert!(out.stdout.contains("kind: Service"), "{}", out.stdout);
     let deployment = work.path().join("deployment.yaml");
-    let text = std::fs::read_to_string(&deployment).expect("deployment");
-    std::fs::write(
-        &deployment,
-        text.replace(
-            "allowPrivilegeEscalation: false",
-            "allowPrivilegeEscalation: false\n            privileged: true",
-        ),
-    )
-    .expect("write");
+    make_privileged(&deployment);
     let out =
         tool("kustomize", work.path(), work.path(), &["build", "--enable-alpha-plugins", "--enable-exec", "."], &[]);
     assert_ne!(out.code, 0, "a denial aborts the build: {}", out.stdout);
@@ -645,4 +629,13 @@ fn kpt_fn_render_with_syncgate_as_a_mutator_writes_the_pinned_images() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     let deployment = std::fs::read_to_string(work.path().join("package/deployment.yaml")).expect("deployment");
     assert!(deployment.contains(&format!("image: {host}/acme/api:1.4@{}\n", api.digest)), "{deployment}");
+}
+
+/// Makes the example Deployment's container privileged (what every policy here denies).
+fn make_privileged(deployment: &Path) {
+    let text = std::fs::read_to_string(deployment).expect("deployment");
+    let privileged = text
+        .replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true");
+    assert_ne!(privileged, text, "the example sets allowPrivilegeEscalation: false");
+    std::fs::write(deployment, privileged).expect("write");
 }
