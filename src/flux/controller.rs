@@ -186,6 +186,22 @@ async fn watch_loop(
         controller =
             controller.watches_stream_with(revisions, move |source| referencing(&store, kind, &source), resource);
     }
+    // A deleted ExternalArtifact of ours is published again at once, not at the next interval.
+    let resource = super::reconcile::external_artifact_resource();
+    let api: Api<DynamicObject> = match &options.watch_namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    let deletions = watcher(api, watcher::Config::default().labels(super::reconcile::MANAGED_BY_SELECTOR))
+        .default_backoff()
+        .filter_map(|event| {
+            futures::future::ready(match event {
+                Ok(watcher::Event::Delete(object)) => Some(Ok(object)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+        });
+    controller = controller.watches_stream_with(deletions, |artifact| owner(&artifact), resource);
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, shared)
@@ -283,6 +299,17 @@ fn referencing(
         })
         .map(|vs| ObjectRef::from_obj(vs.as_ref()))
         .collect()
+}
+
+/// The VerifiedSource that owns an ExternalArtifact, from its controller owner reference.
+fn owner(artifact: &DynamicObject) -> Option<ObjectRef<VerifiedSource>> {
+    let reference = artifact
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|r| r.kind == "VerifiedSource" && r.controller == Some(true))?;
+    Some(ObjectRef::new(&reference.name).within(&artifact.namespace()?))
 }
 
 /// Hash of `status.artifact.revision` (a source triggers only when it publishes a new one).

@@ -533,6 +533,9 @@ impl Reconciler {
     }
 }
 
+/// The label on every ExternalArtifact syncgate publishes (and the selector that finds them).
+pub const MANAGED_BY_SELECTOR: &str = "app.kubernetes.io/managed-by=syncgate";
+
 /// Shortest `spec.interval` honoured: a smaller one would make the controller fetch, render and
 /// verify in a tight loop.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);

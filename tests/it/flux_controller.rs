@@ -473,6 +473,20 @@ async fn verified_sources_publish_what_passes_and_keep_the_last_verified_artifac
     flux_event["involvedObject"]["uid"] = json!("[UID]");
     crate::generate::assert_golden("flux_notification_event_denied", &stable(&flux_event));
 
+    // 3b. Someone deletes the ExternalArtifact: it is published again at once (not at the 10m
+    //     interval), still refusing the current revision, and with nothing the controller did not
+    //     just verify (fail closed: kustomize-controller keeps what it applied).
+    let creates_before = recorder.count("POST", EA);
+    recorder.delete(&ea_path);
+    wait_for(&recorder, &controller, "api-verified published again", |r| {
+        r.count("POST", EA) > creates_before
+            && r.get(&ea_path).is_some_and(|ea| condition(&ea, "Ready")["reason"] == "VerificationFailed")
+    })
+    .await;
+    let again = recorder.get(&ea_path).expect("ExternalArtifact");
+    assert!(again["status"].get("artifact").is_none(), "{again}");
+    assert_eq!(again["spec"]["sourceRef"]["kind"], "VerifiedSource");
+
     // 4. Storage lost while stopped, upstream back to the verified revision: the restarted
     //    controller re-creates the very same artifact (same digest, same URL). SIGTERM releases
     //    the Lease, so the new process leads at once instead of waiting out its 15 s.
