@@ -458,8 +458,7 @@ fn kpt_fn_render_runs_the_example_validator_and_records_its_results() {
         eprintln!("skipped: kpt not found");
         return;
     }
-    let work = tempfile::tempdir().expect("temp dir");
-    copy_tree(&root().join("examples/krm"), work.path(), "127.0.0.1:5000");
+    let work = example_copy("127.0.0.1:5000");
     let before = snapshot(&work.path().join("package"));
     let results = work.path().join("results");
     let out = tool(
@@ -487,8 +486,7 @@ fn kpt_fails_the_pipeline_on_a_denial_and_leaves_the_files_intact() {
         eprintln!("skipped: kpt not found");
         return;
     }
-    let work = tempfile::tempdir().expect("temp dir");
-    copy_tree(&root().join("examples/krm"), work.path(), "127.0.0.1:5000");
+    let work = example_copy("127.0.0.1:5000");
     let deployment = work.path().join("package/deployment.yaml");
     make_privileged(&deployment);
     let before = snapshot(&work.path().join("package"));
@@ -543,8 +541,7 @@ fn kpt_fn_eval_exec_pins_the_example_to_the_signed_digest_of_a_live_registry() {
     }
     let registry = TestRegistry::start();
     let host = registry.host();
-    let work = tempfile::tempdir().expect("temp dir");
-    copy_tree(&root().join("examples/krm"), work.path(), &host);
+    let work = example_copy(&host);
     // Signed with a fresh key; the ImagePolicy demanding it comes from --policy, added to the
     // example's policy set named by functionConfig.
     let key = KeyPair::generate(Algorithm::EcdsaP256).expect("key");
@@ -612,8 +609,7 @@ fn kpt_fn_render_with_syncgate_as_a_mutator_writes_the_pinned_images() {
     }
     let (registry, api) = registry_with_api();
     let host = registry.host();
-    let work = tempfile::tempdir().expect("temp dir");
-    copy_tree(&root().join("examples/krm"), work.path(), &host);
+    let work = example_copy(&host);
     let kptfile = work.path().join("package/Kptfile");
     let text = std::fs::read_to_string(&kptfile).expect("Kptfile");
     let mutator = text.replace("  validators:", "  mutators:").replace("        offline: \"true\"\n", "");
@@ -638,4 +634,11 @@ fn make_privileged(deployment: &Path) {
         .replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true");
     assert_ne!(privileged, text, "the example sets allowPrivilegeEscalation: false");
     std::fs::write(deployment, privileged).expect("write");
+}
+
+/// A copy of examples/krm with its registry address replaced by `host`.
+fn example_copy(host: &str) -> tempfile::TempDir {
+    let work = tempfile::tempdir().expect("temp dir");
+    copy_tree(&root().join("examples/krm"), work.path(), host);
+    work
 }
